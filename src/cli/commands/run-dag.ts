@@ -1,0 +1,56 @@
+/** build / test / seed / snapshot: compile, plan the selection, run it, report, record. */
+import type { Ctx } from '../context.js';
+import { planRun, type StepKind } from '../../transform/plan.js';
+import { runPlan } from '../../transform/run/runner.js';
+import { writeManifest, writeRunResults } from '../../transform/artifacts.js';
+import { ingestExecutor } from '../../orchestrate/ingest-executor.js';
+import { UsageError } from '../../core/errors.js';
+import { didYouMean } from '../../core/suggest.js';
+
+const KINDS: Record<string, StepKind[]> = {
+  run: ['ingest', 'seed', 'snapshot', 'model', 'test', 'unit_test'],
+  ingest: ['ingest'],
+  build: ['seed', 'snapshot', 'model', 'test', 'unit_test'],
+  test: ['test', 'unit_test'],
+  seed: ['seed'],
+  snapshot: ['snapshot'],
+};
+
+export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<string, any>): Promise<number> {
+  const command = opts.__command as string;
+  const cfg = await ctx.config();
+  const project = await ctx.project();
+  const manifest = project.manifest;
+  writeManifest(manifest);
+  // `smelt ingest shop orders`: positional source names select their streams.
+  const positional = (_args[0] as string[] | undefined) ?? [];
+  for (const name of positional) {
+    if (!project.sources.some((s) => s.name === name)) {
+      throw new UsageError(`unknown source '${name}'`, { hint: didYouMean(name, project.sources.map((s) => s.name)) ?? `sources: ${project.sources.map((s) => s.name).join(', ') || 'none declared'}` });
+    }
+  }
+  const select = [...(opts.select ?? []), ...positional.map((n) => `source:${n}`)];
+  const plan = planRun(manifest, { command, select, exclude: opts.exclude, kinds: KINDS[command]!, fullRefresh: opts.fullRefresh });
+  const reporter = ctx.reporter();
+  const threads = opts.threads ?? cfg.target.threads;
+  if (plan.steps.length === 0) {
+    reporter.info('Nothing to do: the selection matched no runnable nodes.');
+    return 0;
+  }
+  reporter.info(`Running ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'} on target ${cfg.target.name} (${cfg.target.warehouse.type}) with ${threads} thread${threads === 1 ? '' : 's'}`);
+  const wh = await ctx.warehouse();
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const executors = project.sources.length
+      ? { ingest: ingestExecutor(manifest, project.sources, wh, { projectDir: ctx.projectDir, fullRefresh: Boolean(opts.fullRefresh), follow: Boolean(opts.follow) }) }
+      : undefined;
+    const results = await runPlan(plan, manifest, wh, { threads, signal: ac.signal, executors, onEvent: (e) => reporter.event(e) });
+    writeRunResults(ctx.projectDir, results);
+    reporter.done(results);
+    return results.summary.error > 0 ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

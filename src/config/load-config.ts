@@ -1,0 +1,136 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../core/errors.js';
+import { registerSecret } from '../core/redact.js';
+import { didYouMean } from '../core/suggest.js';
+import { parseWith } from './validate.js';
+import { projectConfigSchema, type ResolvedConfig } from './schema.js';
+
+const CONFIG_FILES = ['smelt.config.ts', 'smelt.config.mts', 'smelt.config.js', 'smelt.config.mjs'];
+
+export interface LoadConfigOptions {
+  projectDir: string;
+  /** `--target`; falls back to SMELT_TARGET, then the config's defaultTarget. */
+  target?: string;
+  /** `--vars` overrides. */
+  vars?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Reads `.env` in the project (KEY=value lines) without overriding the real environment. */
+function readDotEnv(dir: string): Record<string, string> {
+  const file = join(dir, '.env');
+  if (!existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_]\w*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return out;
+}
+
+/** Replaces every `env('X')` marker with its value, registering it as a secret. */
+function resolveEnvRefs(value: unknown, env: Record<string, string | undefined>, path: string, file: string): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => resolveEnvRefs(v, env, `${path}[${i}]`, file));
+  if (value && typeof value === 'object') {
+    if ('$env' in value && typeof (value as any).$env === 'string') {
+      const ref = value as { $env: string; default?: string };
+      const v = env[ref.$env] ?? ref.default;
+      if (v === undefined) {
+        throw new ConfigError(`${path}: environment variable ${ref.$env} is not set`, {
+          location: { file },
+          hint: `export ${ref.$env}=… or add it to .env in the project folder`,
+        });
+      }
+      registerSecret(v);
+      return v;
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnvRefs(v, env, path ? `${path}.${k}` : k, file)]));
+  }
+  return value;
+}
+
+/** Imports a TypeScript or JavaScript config file. jiti is loaded only here, so other paths stay fast. */
+export async function importConfig(file: string): Promise<unknown> {
+  const { createJiti } = await import('jiti');
+  const self = fileURLToPath(new URL('../config-api.js', import.meta.url));
+  const jiti = createJiti(import.meta.url, { alias: { smelt: self }, moduleCache: false });
+  try {
+    return await jiti.import(file, { default: true });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const m = /:(\d+):(\d+)/.exec(msg);
+    throw new ConfigError(`cannot load ${file}: ${msg.split('\n')[0]}`, {
+      location: { file, line: m ? Number(m[1]) : undefined },
+      cause: e,
+    });
+  }
+}
+
+/** `sources/<name>.ts`: each default export declares the source `<name>`. */
+async function loadSourceFiles(projectDir: string, env: Record<string, string | undefined>) {
+  const dir = join(projectDir, 'sources');
+  if (!existsSync(dir)) return [];
+  const out: { name: string; file: string; value: unknown }[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (!/\.(ts|mts|js|mjs)$/.test(f) || /\.test\./.test(f)) continue;
+    const file = join(dir, f);
+    const value = resolveEnvRefs(await importConfig(file), env, `sources.${f.replace(/\.[^.]+$/, '')}`, file);
+    out.push({ name: f.replace(/\.[^.]+$/, ''), file: `sources/${f}`, value });
+  }
+  return out;
+}
+
+export function findConfigFile(projectDir: string): string | undefined {
+  for (const name of CONFIG_FILES) {
+    const f = join(projectDir, name);
+    if (existsSync(f)) return f;
+  }
+  return undefined;
+}
+
+/** Loads, validates and resolves the project config for one target. */
+export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfig> {
+  const projectDir = resolve(opts.projectDir);
+  const file = findConfigFile(projectDir);
+  if (!file) {
+    throw new ConfigError(`no smelt.config.ts in ${projectDir}`, {
+      hint: 'run `smelt init` to create a project, or pass --project-dir',
+    });
+  }
+  let raw = await importConfig(file);
+  if (typeof raw === 'function') raw = await raw({});
+  const env = { ...readDotEnv(projectDir), ...(opts.env ?? process.env) };
+  const resolved = resolveEnvRefs(raw, env, '', file);
+  const cfg = parseWith(projectConfigSchema, resolved, '', { file });
+
+  const targets = cfg.targets ?? {};
+  if (cfg.warehouse) {
+    if (cfg.targets) throw new ConfigError('set either `warehouse` or `targets`, not both', { location: { file } });
+    targets.dev = { warehouse: cfg.warehouse, schema: 'main', threads: 4, vars: {} };
+  }
+  if (Object.keys(targets).length === 0) targets.dev = { warehouse: { type: 'duckdb' }, schema: 'main', threads: 4, vars: {} };
+  const name = opts.target ?? env.SMELT_TARGET ?? cfg.defaultTarget;
+  const target = targets[name];
+  if (!target) {
+    throw new ConfigError(`unknown target '${name}'`, {
+      location: { file },
+      hint: didYouMean(name, Object.keys(targets)) ?? `targets in this project: ${Object.keys(targets).join(', ')}`,
+    });
+  }
+  const sources = [
+    ...Object.entries(cfg.sources).map(([name, value]) => ({ name, file, value })),
+    ...(await loadSourceFiles(projectDir, env)),
+  ];
+  const { targets: _t, warehouse: _w, sources: _s, ...rest } = cfg;
+  return {
+    ...rest,
+    vars: { ...cfg.vars, ...target.vars, ...(opts.vars ?? {}) },
+    sources,
+    projectDir,
+    configFile: file,
+    target: { name, ...target },
+    targetNames: Object.keys(targets),
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * One error hierarchy for the whole platform. Every error carries enough context
+ * to point at the problem (file, line, node) and, where we can, a hint that says
+ * how to fix it. The CLI maps the class to an exit code; nothing else needs to.
+ */
+
+/** Where in a user's file a problem is. Lines and columns are 1-based. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export interface SmeltErrorOptions {
+  /** Where the problem is, when it comes from a user's file. */
+  location?: SourceLocation;
+  /** One line that tells the user what to do next. */
+  hint?: string;
+  /** The node (model, test, seed…) the error belongs to. */
+  node?: string;
+  cause?: unknown;
+}
+
+/** Root of every error smelt raises on purpose. */
+export class SmeltError extends Error {
+  /** Stable machine-readable code, e.g. `E_CONFIG`. */
+  readonly code: string = 'E_SMELT';
+  /** Process exit code the CLI uses when this error ends a command. */
+  readonly exitCode: number = 1;
+  readonly location?: SourceLocation;
+  readonly hint?: string;
+  readonly node?: string;
+
+  constructor(message: string, options: SmeltErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.location = options.location;
+    this.hint = options.hint;
+    this.node = options.node;
+  }
+
+  /** Plain-data form for logs, run results and the API (never includes secrets: messages are redacted upstream). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.location ? { location: this.location } : {}),
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.node ? { node: this.node } : {}),
+    };
+  }
+}
+
+/** The command line itself is wrong (unknown flag, bad selector). */
+export class UsageError extends SmeltError {
+  override readonly code = 'E_USAGE';
+  override readonly exitCode = 2;
+}
+
+/** smelt.config.ts, a YAML file or a model's config() holds a bad value. */
+export class ConfigError extends SmeltError {
+  override readonly code = 'E_CONFIG';
+  override readonly exitCode = 2;
+}
+
+/** The project cannot be compiled: template syntax, unknown ref, cycle. */
+export class CompileError extends SmeltError {
+  override readonly code = 'E_COMPILE';
+  override readonly exitCode = 2;
+}
+
+/** A seed or data file cannot be read or parsed. */
+export class DataFileError extends SmeltError {
+  override readonly code = 'E_DATA_FILE';
+  override readonly exitCode = 1;
+}
+
+/** The warehouse rejected a statement or could not be reached. */
+export class WarehouseError extends SmeltError {
+  override readonly code = 'E_WAREHOUSE';
+  /** Character offset (0-based) into the statement, when the engine reports one. */
+  readonly position?: number;
+  /** 1-based line within the statement, when the engine reports one. */
+  readonly statementLine?: number;
+  constructor(message: string, options: SmeltErrorOptions & { position?: number; statementLine?: number } = {}) {
+    super(message, options);
+    this.position = options.position;
+    this.statementLine = options.statementLine;
+  }
+}
+
+/** A run was cancelled through its AbortSignal. */
+export class AbortedError extends SmeltError {
+  override readonly code = 'E_ABORTED';
+  override readonly exitCode = 130;
+}
+
+export const isSmeltError = (e: unknown): e is SmeltError => e instanceof SmeltError;
+
+/** Wraps anything thrown into a SmeltError, keeping the original as the cause. */
+export function toSmeltError(e: unknown): SmeltError {
+  if (e instanceof SmeltError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new SmeltError(message, { cause: e });
+}

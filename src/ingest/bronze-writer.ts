@@ -1,0 +1,189 @@
+/**
+ * extract → normalize → LOAD: writes one batch into its bronze table together
+ * with its dead letters, its schema changes and the stream's new state, in ONE
+ * warehouse transaction. A crash before COMMIT loses the batch and its state
+ * alike, so the next run re-reads it: exactly once.
+ */
+import type { LogicalType, Relation } from '../core/types.js';
+import type { Connection, Warehouse } from '../storage/warehouse.js';
+import { inTransaction } from '../storage/warehouse.js';
+import { META_BATCH, META_LOADED_AT, metaColumn, normalizeBatch, normalizeName, type DeadLetter, type SchemaChange } from './normalize.js';
+import type { IngestOptions } from './source-config.js';
+import type { RecordBatch, StreamInfo } from './source.js';
+import { DEAD_LETTERS, SCHEMA_CHANGES, writeState } from './state.js';
+
+export interface BatchOutcome {
+  readonly rows: number;
+  readonly deadLetters: number;
+  readonly changes: readonly SchemaChange[];
+}
+
+interface TableShape {
+  exists: boolean;
+  /** Data columns (no metadata), in table order. */
+  data: { name: string; type: LogicalType }[];
+  /** All columns in table order. */
+  all: string[];
+}
+
+const isMeta = (name: string) => name.startsWith('_smelt_');
+
+/** Loads batches of one stream into one bronze table. Not shared across streams. */
+export class BronzeWriter {
+  private shape?: TableShape;
+  private readonly loadTarget: Relation;
+
+  constructor(
+    private readonly wh: Warehouse,
+    private readonly conn: Connection,
+    private readonly source: string,
+    private readonly stream: StreamInfo,
+    readonly table: Relation,
+    private readonly options: IngestOptions,
+    /** For `replace`: batches go to a side table that is swapped in by `finish()`. */
+    private readonly replace: boolean,
+  ) {
+    this.loadTarget = replace ? { schema: table.schema, name: `${table.name}__smelt_tmp` } : table;
+  }
+
+  private get d() {
+    return this.wh.dialect;
+  }
+
+  private metaColumns(): { name: string; type: LogicalType }[] {
+    return [
+      { name: META_LOADED_AT, type: 'timestamptz' },
+      { name: META_BATCH, type: 'varchar' },
+      ...this.stream.positionFields.map((f) => ({ name: metaColumn(normalizeName(f.name)), type: f.type })),
+    ];
+  }
+
+  /** Reads the target's current columns (once; then kept up to date locally). */
+  private async loadShape(): Promise<TableShape> {
+    if (this.shape) return this.shape;
+    if (this.replace) {
+      await this.conn.execute(this.d.dropRelation(this.loadTarget, 'table'));
+      this.shape = { exists: false, data: [], all: [] };
+      return this.shape;
+    }
+    const cols = await this.wh.describe(this.loadTarget);
+    this.shape = cols
+      ? { exists: true, data: cols.filter((c) => !isMeta(c.name)).map((c) => ({ name: c.name, type: c.logicalType })), all: cols.map((c) => c.name) }
+      : { exists: false, data: [], all: [] };
+    return this.shape;
+  }
+
+  private primaryKey(): string[] {
+    return (this.options.primary_key ?? this.stream.primaryKey ?? []).map(normalizeName);
+  }
+
+  /** Writes one batch and the stream state, atomically. */
+  async write(batch: RecordBatch, batchId: string): Promise<BatchOutcome> {
+    const shape = await this.loadShape();
+    const n = normalizeBatch({ stream: this.stream, options: this.options, tableColumns: shape.data, tableExists: shape.exists, records: batch.records });
+    const deadLetters: DeadLetter[] = [...n.deadLetters];
+    const d = this.d;
+    const pk = this.primaryKey();
+    const merge = this.options.disposition === 'merge' && !this.replace;
+    const loadedAt = new Date().toISOString();
+    const meta = this.metaColumns();
+    const good = n.rows.map((row, i) => ({ row, position: n.positions[i]! }));
+    let rows = good;
+    if (merge) {
+      if (pk.length === 0) throw new Error(`${this.source}.${this.stream.name}: disposition 'merge' needs a primary key (primary_key: [...])`);
+      const keyIdx = pk.map((k) => n.columns.findIndex((c) => c.name === k));
+      const latest = new Map<string, (typeof good)[number]>();
+      for (const g of good) {
+        const missing = keyIdx.some((i) => i < 0 || g.row[i] === null || g.row[i] === undefined);
+        if (missing) {
+          deadLetters.push({ position: g.position, error: `missing primary key (${pk.join(', ')})`, payload: JSON.stringify(Object.fromEntries(n.columns.map((c, i) => [c.name, g.row[i]]))) });
+          continue;
+        }
+        latest.set(JSON.stringify(keyIdx.map((i) => g.row[i])), g); // later records win
+      }
+      rows = [...latest.values()];
+    }
+
+    await inTransaction(this.conn, async () => {
+      // Table and new columns first: DDL is transactional, so a crash rolls it back with the data.
+      if (!shape.exists) {
+        await this.conn.execute(d.createSchema(this.loadTarget.schema));
+        const cols = [...n.columns, ...meta].map((c) => ({ name: c.name, type: d.typeName(c.type) }));
+        await this.conn.execute(d.createTable(this.loadTarget, cols, true));
+      } else {
+        for (const c of n.columns.slice(shape.data.length)) await this.conn.execute(d.addColumn(this.loadTarget, c.name, d.typeName(c.type)));
+      }
+      const tableOrder = shape.exists ? [...shape.all, ...n.columns.slice(shape.data.length).map((c) => c.name)] : [...n.columns, ...meta].map((c) => c.name);
+      const types = new Map<string, LogicalType>([...n.columns, ...meta].map((c) => [c.name, c.type]));
+      const dataIdx = new Map(n.columns.map((c, i) => [c.name, i]));
+      // Where each table column's value comes from, worked out once per batch (not per row).
+      const positionOf = new Map(this.stream.positionFields.map((p) => [metaColumn(normalizeName(p.name)), p.name]));
+      const from = tableOrder.map((name): (g: (typeof good)[number]) => unknown => {
+        if (name === META_LOADED_AT) return () => loadedAt;
+        if (name === META_BATCH) return () => batchId;
+        const f = positionOf.get(name);
+        if (f !== undefined) return (g) => g.position[f] ?? null;
+        const i = dataIdx.get(name);
+        return i === undefined ? () => null : (g) => g.row[i] ?? null;
+      });
+      const toRow = (g: (typeof good)[number]) => from.map((get) => get(g));
+      const columns = tableOrder.map((name) => ({ name, type: types.get(name) ?? 'varchar' }));
+      if (batch.supersedes && shape.exists) {
+        const cond = Object.entries(batch.supersedes).map(([k, v]) => `${d.quoteIdent(metaColumn(normalizeName(k)))} = ${d.literal(v)}`).join(' AND ');
+        await this.conn.execute(`DELETE FROM ${d.relation(this.loadTarget)} WHERE ${cond}`);
+      }
+      if (rows.length) {
+        if (merge) {
+          const stage = { schema: this.table.schema, name: `${this.table.name}__smelt_stage` };
+          await this.conn.execute(d.dropRelation(stage, 'table'));
+          await this.conn.bulkLoad(stage, { columns, batches: [rows.map(toRow)] });
+          const match = pk.map((k) => `smelt_new.${d.quoteIdent(k)} = ${d.relation(this.table)}.${d.quoteIdent(k)}`).join(' AND ');
+          await this.conn.execute(`DELETE FROM ${d.relation(this.table)} WHERE EXISTS (SELECT 1 FROM ${d.relation(stage)} AS smelt_new WHERE ${match})`);
+          const list = tableOrder.map((c) => d.quoteIdent(c)).join(', ');
+          await this.conn.execute(`INSERT INTO ${d.relation(this.table)} (${list}) SELECT ${list} FROM ${d.relation(stage)}`);
+          await this.conn.execute(d.dropRelation(stage, 'table'));
+        } else {
+          await this.conn.bulkLoad(this.loadTarget, { columns, batches: [rows.map(toRow)] });
+        }
+      }
+      if (deadLetters.length) {
+        await this.conn.bulkLoad(DEAD_LETTERS, {
+          columns: ['source', 'stream', 'batch_id', 'position', 'error', 'payload', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
+          batches: [deadLetters.map((x) => [this.source, this.stream.name, batchId, JSON.stringify(x.position), x.error, x.payload, loadedAt])],
+        });
+      }
+      if (n.changes.length) {
+        await this.conn.bulkLoad(SCHEMA_CHANGES, {
+          columns: ['source', 'stream', 'batch_id', 'column_name', 'change', 'type', 'detail', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
+          batches: [n.changes.map((c) => [this.source, this.stream.name, batchId, c.column, c.change, c.type, c.detail, loadedAt])],
+        });
+      }
+      if (!this.replace) await writeState(this.conn, d, this.source, this.stream.name, batch.state, batchId);
+    });
+    // Only now is the new shape real.
+    shape.exists = true;
+    shape.all = shape.all.length ? [...shape.all, ...n.columns.slice(shape.data.length).map((c) => c.name)] : [...n.columns, ...meta].map((c) => c.name);
+    shape.data = n.columns;
+    return { rows: rows.length, deadLetters: deadLetters.length, changes: n.changes };
+  }
+
+  /** For `replace`: swaps the side table in and stores the final state, in one transaction. */
+  async finish(state: unknown, batchId: string): Promise<void> {
+    if (!this.replace) return;
+    const d = this.d;
+    const shape = await this.loadShape();
+    const old = { schema: this.table.schema, name: `${this.table.name}__smelt_old` };
+    const was = await this.wh.describe(this.table);
+    await inTransaction(this.conn, async () => {
+      if (!shape.exists) {
+        await this.conn.execute(d.createSchema(this.table.schema));
+        await this.conn.execute(d.createTable(this.loadTarget, this.metaColumns().map((c) => ({ name: c.name, type: d.typeName(c.type) })), true));
+      }
+      await this.conn.execute(d.dropRelation(old, 'table'));
+      if (was) await this.conn.execute(d.renameRelation(this.table, old.name, 'table'));
+      await this.conn.execute(d.renameRelation(this.loadTarget, this.table.name, 'table'));
+      if (was) await this.conn.execute(d.dropRelation(old, 'table'));
+      await writeState(this.conn, d, this.source, this.stream.name, state, batchId);
+    });
+  }
+}

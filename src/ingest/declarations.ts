@@ -1,0 +1,59 @@
+/**
+ * Source declarations from `smelt.config.ts` (`sources: { shop: {...} }`) and
+ * `sources/*.ts` (default export; the file name is the source name), validated:
+ * common options by smelt, the rest by the connector.
+ */
+import { ConfigError } from '../core/errors.js';
+import { parseWith } from '../config/validate.js';
+import { getSourceConnector } from './registry.js';
+import { ingestOptionsSchema, splitDeclaration, type SourceDeclaration } from './source-config.js';
+
+export interface RawSource {
+  readonly name: string;
+  readonly file: string;
+  readonly value: unknown;
+}
+
+export interface ResolvedSource extends SourceDeclaration {
+  /** Streams the connector's config declares. */
+  readonly streams: string[];
+  /** The connector's validated config (may hold secrets: never serialize it). */
+  readonly config: unknown;
+}
+
+export async function resolveSources(raw: readonly RawSource[]): Promise<ResolvedSource[]> {
+  const out: ResolvedSource[] = [];
+  const seen = new Map<string, string>();
+  for (const r of raw) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(r.name)) {
+      throw new ConfigError(`source name '${r.name}' must be lower-case letters, digits and _`, { location: { file: r.file } });
+    }
+    const prev = seen.get(r.name);
+    if (prev) throw new ConfigError(`source '${r.name}' is declared twice (also in ${prev})`, { location: { file: r.file } });
+    seen.set(r.name, r.file);
+    if (!r.value || typeof r.value !== 'object') throw new ConfigError(`source '${r.name}' must be an object with a type`, { location: { file: r.file } });
+    const { common, connector } = splitDeclaration(r.value as Record<string, unknown>);
+    const options = parseWith(ingestOptionsSchema, common, `sources.${r.name}`, { file: r.file });
+    const conn = await getSourceConnector(options.type, r.file);
+    let config: unknown;
+    try {
+      config = conn.parseConfig(connector);
+    } catch (e) {
+      if (e instanceof ConfigError && !e.location) throw new ConfigError(`sources.${r.name}: ${e.message}`, { location: { file: r.file }, hint: e.hint });
+      throw e;
+    }
+    const declared = conn.declaredStreams(config);
+    const streams = options.include ?? declared;
+    for (const s of streams) {
+      if (!declared.includes(s)) throw new ConfigError(`sources.${r.name}.include: unknown stream '${s}'`, { location: { file: r.file }, hint: `streams: ${declared.join(', ')}` });
+    }
+    out.push({ name: r.name, file: r.file, options, connectorConfig: connector, streams, config });
+  }
+  return out;
+}
+
+/** `bronze.shop_customers`: where a stream lands. */
+export const streamTable = (s: Pick<ResolvedSource, 'name' | 'options'>, stream: string) => ({
+  schema: s.options.schema,
+  name: `${s.options.table_prefix ?? `${s.name}_`}${stream}`,
+});

@@ -1,0 +1,79 @@
+/**
+ * Runs one stream end to end: resume from the stored state, read batches,
+ * write each with its state in one transaction, acknowledge to the source
+ * only after the commit (Kafka group offsets), report what happened.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConfigError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
+import type { Connection, Warehouse } from '../storage/warehouse.js';
+import { BronzeWriter } from './bronze-writer.js';
+import { streamTable, type ResolvedSource } from './declarations.js';
+import type { SchemaChange } from './normalize.js';
+import { getSourceConnector } from './registry.js';
+import { readState } from './state.js';
+
+export interface StreamRunOptions {
+  readonly projectDir: string;
+  readonly signal?: AbortSignal;
+  /** Ignore the stored state and rebuild the bronze table from everything the source has. */
+  readonly fullRefresh?: boolean;
+  /** Keep reading until aborted (continuous sources). */
+  readonly follow?: boolean;
+  readonly onBatch?: (b: { rows: number; deadLetters: number; changes: readonly SchemaChange[] }) => void;
+}
+
+export interface StreamRunOutcome {
+  readonly rows: number;
+  readonly deadLetters: number;
+  readonly batches: number;
+  readonly changes: SchemaChange[];
+  readonly message: string;
+}
+
+export async function ingestStream(src: ResolvedSource, streamName: string, wh: Warehouse, conn: Connection, opts: StreamRunOptions): Promise<StreamRunOutcome> {
+  const connector = await getSourceConnector(src.options.type, src.file);
+  const source = await connector.create(src.config, { projectDir: opts.projectDir, sourceName: src.name });
+  try {
+    const streams = await source.discover({ signal: opts.signal });
+    const stream = streams.find((s) => s.name === streamName);
+    if (!stream) {
+      throw new ConfigError(`source ${src.name} has no stream '${streamName}'`, {
+        location: { file: src.file },
+        hint: didYouMean(streamName, streams.map((s) => s.name)) ?? `streams: ${streams.map((s) => s.name).join(', ')}`,
+      });
+    }
+    const replace = src.options.disposition === 'replace' || Boolean(opts.fullRefresh);
+    const state = replace ? undefined : await readState(conn, wh.dialect, src.name, streamName);
+    const table = streamTable(src, streamName);
+    const writer = new BronzeWriter(wh, conn, src.name, stream, table, src.options, replace);
+    let rows = 0;
+    let deadLetters = 0;
+    let batches = 0;
+    let lastState: unknown = state;
+    let batchId = randomUUID();
+    const changes: SchemaChange[] = [];
+    for await (const batch of source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow })) {
+      batchId = randomUUID();
+      const out = await writer.write(batch, batchId);
+      lastState = batch.state;
+      rows += out.rows;
+      deadLetters += out.deadLetters;
+      batches++;
+      changes.push(...out.changes);
+      opts.onBatch?.(out);
+      if (!replace) await source.commit?.(stream, batch.state, { signal: opts.signal });
+    }
+    if (replace) {
+      await writer.finish(lastState, batchId);
+      await source.commit?.(stream, lastState, { signal: opts.signal });
+    }
+    const parts = [
+      deadLetters ? `${deadLetters} dead letter${deadLetters === 1 ? '' : 's'} in smelt_state.dead_letters` : '',
+      changes.length ? `${changes.length} schema change${changes.length === 1 ? '' : 's'}` : '',
+    ].filter(Boolean);
+    return { rows, deadLetters, batches, changes, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}` };
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The source connector interface: a factory plus a small lifecycle
+ * (check → discover → read batches → commit → close), an AbortSignal on every
+ * call, and capabilities declared as data. Adding a connector means one folder
+ * under sources/ with the same files as the others, and passing the contract
+ * suite in test/contract/source-contract.ts.
+ */
+import type { LogicalType } from '../core/types.js';
+
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** What a connector can do, as data: the loader reads these, never the connector's name. */
+export interface SourceCapabilities {
+  /** Reads only what changed since the stored state. */
+  readonly incremental: boolean;
+  /** Can keep reading new data until aborted (`smelt ingest --follow`). */
+  readonly continuous: boolean;
+  /** Needs an acknowledgement after the warehouse commit (Kafka group offsets). */
+  readonly externalCommit: boolean;
+  /** Streams know their column types (database catalogs, Parquet). */
+  readonly typedColumns: boolean;
+}
+
+export interface StreamColumn {
+  readonly name: string;
+  readonly type: LogicalType;
+  /** Engine type of the source column, for the record (e.g. `numeric(12,2)`). */
+  readonly sourceType?: string;
+}
+
+/** One table-like stream a source offers (a table, a topic, a file set, an endpoint). */
+export interface StreamInfo {
+  readonly name: string;
+  /** Columns, when the source knows them (databases, Parquet). Otherwise inferred from records. */
+  readonly columns?: readonly StreamColumn[];
+  readonly primaryKey?: readonly string[];
+  /** Names and types of the position fields each record carries (e.g. partition + offset). */
+  readonly positionFields: readonly StreamColumn[];
+}
+
+/**
+ * One record. Either `data` (already parsed) or `raw` text/bytes the loader could
+ * not parse is set; `error` marks a record the connector already knows is bad.
+ */
+export interface SourceRecord {
+  readonly data?: Record<string, unknown>;
+  readonly raw?: string | Uint8Array;
+  readonly error?: string;
+  /** Where the record came from: values for the stream's positionFields. */
+  readonly position: Readonly<Record<string, unknown>>;
+}
+
+/** A batch and the stream state that holds once it is committed. */
+export interface RecordBatch {
+  readonly records: readonly SourceRecord[];
+  /** The state to store with this batch, in the same transaction. JSON-serializable. */
+  readonly state: unknown;
+  /**
+   * Delete earlier rows whose position fields equal these values, in the same
+   * transaction, before inserting (a changed file replaces its old rows).
+   */
+  readonly supersedes?: Readonly<Record<string, unknown>>;
+}
+
+export interface ReadOptions extends CallOptions {
+  /** Stored state of the stream from the last committed batch, or undefined for a first or full run. */
+  readonly state?: unknown;
+  /** Keep reading new data until aborted (continuous sources). */
+  readonly follow?: boolean;
+  /** Soft cap on records per batch. */
+  readonly batchSize: number;
+}
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly reason?: string;
+}
+
+export interface Source {
+  /** Can we reach the system with these settings? Returns a reason instead of throwing. */
+  check(opts?: CallOptions): Promise<CheckResult>;
+  discover(opts?: CallOptions): Promise<StreamInfo[]>;
+  read(stream: StreamInfo, opts: ReadOptions): AsyncIterable<RecordBatch>;
+  /** Called after a batch's state is committed in the warehouse. */
+  commit?(stream: StreamInfo, state: unknown, opts?: CallOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SourceContext {
+  readonly projectDir: string;
+  readonly sourceName: string;
+}
+
+export interface SourceConnector<Cfg = unknown> {
+  readonly type: string;
+  readonly displayName: string;
+  readonly capabilities: SourceCapabilities;
+  /** Validates the connector's own settings; throws ConfigError. */
+  parseConfig(raw: unknown): Cfg;
+  /** Stream names the config declares, without I/O: compile uses them to put streams in the DAG. */
+  declaredStreams(config: Cfg): string[];
+  create(config: Cfg, ctx: SourceContext): Promise<Source>;
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { parseWith } from '../../../config/validate.js';
+
+const streamSchema = z
+  .object({
+    /** Glob relative to the project, e.g. `data/orders/*.csv`. */
+    path: z.string().min(1),
+    /** Default: from the file extension (.csv, .ndjson/.jsonl, .json, .parquet). */
+    format: z.enum(['csv', 'ndjson', 'json', 'parquet']).optional(),
+    delimiter: z.string().length(1).default(','),
+    /** The first CSV row names the columns (default true); otherwise columns are col_1, col_2… */
+    header: z.boolean().default(true),
+    encoding: z.enum(['utf8', 'latin1']).default('utf8'),
+    primary_key: z.array(z.string()).optional(),
+  })
+  .strict();
+
+export const filesConfigSchema = z
+  .object({
+    type: z.literal('files'),
+    /** Stream name → files. */
+    streams: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/, 'stream names are lower-case letters, digits and _'), streamSchema),
+  })
+  .strict();
+
+export type FilesConfig = z.infer<typeof filesConfigSchema>;
+export type FilesStreamConfig = z.infer<typeof streamSchema>;
+
+export const parseFilesConfig = (raw: unknown): FilesConfig => parseWith(filesConfigSchema, raw, '');

@@ -1,0 +1,14 @@
+import type { SourceConnector } from '../../source.js';
+import { parseFilesConfig, type FilesConfig } from './config.js';
+import { FilesSource } from './files-source.js';
+
+/** Local files (CSV, NDJSON, JSON, Parquet) matched by globs; new or changed files only. */
+export const filesConnector: SourceConnector<FilesConfig> = {
+  type: 'files',
+  displayName: 'Files',
+  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: false },
+  parseConfig: parseFilesConfig,
+  declaredStreams: (c) => Object.keys(c.streams),
+  create: async (c, ctx) => new FilesSource(c, ctx),
+};
+export type { FilesConfig } from './config.js';

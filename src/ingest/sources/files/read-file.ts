@@ -1,0 +1,148 @@
+/**
+ * Record readers for one file: CSV, NDJSON, JSON and Parquet. Each yields
+ * records with their line (or row) number; rows that cannot be parsed are
+ * yielded as bad records with a reason, never thrown, so one bad row cannot
+ * stop the file.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse';
+import type { FilesStreamConfig } from './config.js';
+
+export interface FileRecord {
+  readonly line: number;
+  readonly data?: Record<string, unknown>;
+  readonly raw?: string | Uint8Array;
+  readonly error?: string;
+}
+
+export function formatOf(path: string, cfg: FilesStreamConfig): 'csv' | 'ndjson' | 'json' | 'parquet' {
+  if (cfg.format) return cfg.format;
+  if (/\.(ndjson|jsonl)$/i.test(path)) return 'ndjson';
+  if (/\.json$/i.test(path)) return 'json';
+  if (/\.parquet$/i.test(path)) return 'parquet';
+  return 'csv';
+}
+
+async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<FileRecord> {
+  const skipped: FileRecord[] = [];
+  const parser = createReadStream(path).pipe(
+    parse({
+      delimiter: cfg.delimiter,
+      // Explicit: auto-detection takes the first line's ending, so later CRLF/LF lines merged or kept a stray \r.
+      record_delimiter: ['\r\n', '\n', '\r'],
+      // A quote inside a field is literal (`5"`, `"ab"c`): strict quoting made the parser resync inside a later
+      // record and swallow the rows after it. An unclosed opening quote still runs to the end of the file.
+      relax_quotes: true,
+      raw: true,
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      info: true,
+      encoding: cfg.encoding === 'latin1' ? 'latin1' : 'utf8',
+      skip_records_with_error: true,
+      on_skip: (err: any) => {
+        skipped.push({ line: err?.lines ?? 0, raw: String(err?.record ?? err?.raw ?? ''), error: `malformed CSV: ${err?.message ?? err}` });
+      },
+    } as any),
+  );
+  let header: string[] | undefined;
+  for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    while (skipped.length) yield skipped.shift()!;
+    const line = rec.info.lines;
+    if (!header) {
+      if (cfg.header) { header = rec.record.map((h, i) => h.trim() || `col_${i + 1}`); continue; }
+      header = rec.record.map((_, i) => `col_${i + 1}`);
+    }
+    const raw = rec.record.join(cfg.delimiter);
+    if (rec.record.length !== header.length) {
+      yield { line, raw, error: `expected ${header.length} fields, got ${rec.record.length}` };
+      continue;
+    }
+    if (cfg.encoding === 'utf8' && raw.includes('\uFFFD')) {
+      yield { line, raw, error: 'invalid UTF-8' };
+      continue;
+    }
+    const data: Record<string, unknown> = {};
+    header.forEach((h, i) => { data[h] = rec.record[i] === '' ? null : rec.record[i]; });
+    yield { line, data };
+  }
+  while (skipped.length) yield skipped.shift()!;
+}
+
+/** Not blank: some byte other than JSON whitespace (space, tab). A line of NBSP (0xA0) is a record, and a bad one. */
+function hasContent(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0x20 && b[i] !== 0x09) return true;
+  return false;
+}
+
+/**
+ * Lines split on the bytes themselves (`\n`, `\r\n` or a lone `\r`, as readline does) and handed on
+ * undecoded, so invalid UTF-8 fails one line only; normalize decodes them. Lines are views into the
+ * read chunks, not copies (a line that spans chunks is joined once).
+ */
+async function* readNdjson(path: string, cfg: FilesStreamConfig): AsyncIterable<FileRecord> {
+  let line = 0;
+  let carry: Buffer[] = [];
+  let afterCR = false; // the previous chunk ended with \r: a leading \n completes that line break
+  const record = (bytes: Buffer): FileRecord => ({ line, raw: cfg.encoding === 'latin1' ? bytes.toString('latin1') : bytes });
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let start = afterCR && chunk[0] === 0x0a ? 1 : 0;
+    afterCR = false;
+    for (let i = start; i < chunk.length; i++) {
+      const c = chunk[i];
+      if (c !== 0x0a && c !== 0x0d) continue;
+      const part = chunk.subarray(start, i);
+      const bytes = carry.length ? Buffer.concat([...carry, part]) : part;
+      carry = [];
+      line++;
+      if (hasContent(bytes)) yield record(bytes);
+      if (c === 0x0d) {
+        if (i + 1 === chunk.length) afterCR = true;
+        else if (chunk[i + 1] === 0x0a) i++;
+      }
+      start = i + 1;
+    }
+    if (start < chunk.length) carry.push(chunk.subarray(start));
+  }
+  if (carry.length) {
+    line++;
+    const bytes = Buffer.concat(carry);
+    if (hasContent(bytes)) yield record(bytes);
+  }
+}
+
+async function* readJson(path: string): AsyncIterable<FileRecord> {
+  const text = await readFile(path, 'utf8');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    yield { line: 1, raw: text, error: `malformed JSON: ${(e as Error).message}` };
+    return;
+  }
+  const items = Array.isArray(v) ? v : [v];
+  let i = 0;
+  for (const item of items) {
+    i++;
+    if (item && typeof item === 'object' && !Array.isArray(item)) yield { line: i, data: item as Record<string, unknown> };
+    else yield { line: i, raw: JSON.stringify(item), error: 'expected a JSON object' };
+  }
+}
+
+async function* readParquet(path: string): AsyncIterable<FileRecord> {
+  const { asyncBufferFromFile, parquetReadObjects } = await import('hyparquet');
+  const file = await asyncBufferFromFile(path);
+  const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
+  let i = 0;
+  for (const row of rows) yield { line: ++i, data: row };
+}
+
+export function readRecords(path: string, cfg: FilesStreamConfig): AsyncIterable<FileRecord> {
+  switch (formatOf(path, cfg)) {
+    case 'ndjson': return readNdjson(path, cfg);
+    case 'json': return readJson(path);
+    case 'parquet': return readParquet(path);
+    default: return readCsv(path, cfg);
+  }
+}

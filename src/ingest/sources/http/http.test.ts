@@ -1,0 +1,508 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeSource } from '../../../../test/contract/source-contract.js';
+import { makeProject, spawnCli } from '../../../../test/helpers/project.js';
+import type { RecordBatch, StreamInfo } from '../../source.js';
+import { HttpSourceError, parseRetryAfter } from './client.js';
+import { HttpSource, maxCursor, nextLink, type HttpState } from './http-source.js';
+import { httpConnector } from './index.js';
+
+const TOKEN = 's3cr3t-t0ken-value';
+
+interface Item { id: number; updated_at: number; name: string }
+type Fault = (req: IncomingMessage, res: ServerResponse, url: URL) => boolean;
+
+/**
+ * A small JSON API: `/items/<style>` pages the items by page number, offset,
+ * cursor or Link header; `since` filters on updated_at (> since). Requests need
+ * `Authorization: Bearer TOKEN` (a 401 echoes the header it got, as careless
+ * servers do, to prove smelt scrubs it). Faults answer the next requests first.
+ */
+class Api {
+  items: Item[] = [];
+  hits: { url: URL; headers: IncomingMessage['headers'] }[] = [];
+  faults: Fault[] = [];
+  log: string[] = [];
+  base = '';
+  private server?: Server;
+
+  add(from: number, to: number) {
+    for (let i = from; i <= to; i++) this.items.push({ id: i, updated_at: i, name: `n${i}` });
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.base;
+  }
+
+  async stop() {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  paths(): string[] {
+    return this.hits.map((h) => `${h.url.pathname}${h.url.search}`);
+  }
+
+  private json(res: ServerResponse, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(200, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url!, this.base);
+    this.hits.push({ url, headers: req.headers });
+    this.log.push(`GET ${url.pathname}${url.search}`);
+    const fault = this.faults.shift();
+    if (fault && fault(req, res, url)) return;
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'bad credentials', got: req.headers.authorization ?? null }));
+      return;
+    }
+    const q = url.searchParams;
+    const since = q.has('since') ? Number(q.get('since')) : -Infinity;
+    const rows = this.items.filter((x) => x.updated_at > since);
+    const style = url.pathname.split('/').pop();
+    const size = Number(q.get('per_page') ?? q.get('limit') ?? 1000);
+    switch (style) {
+      case 'none':
+        return this.json(res, rows);
+      case 'page': {
+        const page = Number(q.get('page') ?? 1);
+        return this.json(res, { data: { items: rows.slice((page - 1) * size, page * size) } });
+      }
+      case 'offset': {
+        const offset = Number(q.get('offset') ?? 0);
+        return this.json(res, { results: rows.slice(offset, offset + size), total: rows.length });
+      }
+      case 'cursor': {
+        const after = q.has('cursor') ? Number(Buffer.from(q.get('cursor')!, 'base64url').toString()) : 0;
+        const slice = rows.filter((x) => x.id > after).slice(0, size);
+        const last = slice[slice.length - 1];
+        const more = last && rows.some((x) => x.id > last.id);
+        return this.json(res, { items: slice, meta: { next: more ? Buffer.from(String(last!.id)).toString('base64url') : null } });
+      }
+      case 'link': {
+        const page = Number(q.get('page') ?? 1);
+        const slice = rows.slice((page - 1) * size, page * size);
+        const links = [`<${this.base}/items/link?page=1&per_page=${size}>; rel="first"`];
+        if (page * size < rows.length) {
+          const next = new URLSearchParams(q);
+          next.set('page', String(page + 1));
+          links.push(`</items/link?${next}>; rel="next"`); // relative, as many APIs send
+        }
+        return this.json(res, slice, { link: links.join(', ') });
+      }
+      default:
+        res.writeHead(404);
+        res.end('no such endpoint');
+    }
+  }
+}
+
+const pagination: Record<string, Record<string, unknown>> = {
+  page: { type: 'page', page_param: 'page', size_param: 'per_page', page_size: 25 },
+  offset: { type: 'offset', offset_param: 'offset', size_param: 'limit', page_size: 30 },
+  // Pages of 100 are split into batches of 40/60: resuming mid-page is exercised.
+  cursor: { type: 'cursor', cursor_param: 'cursor', cursor_path: 'meta.next', size_param: 'limit', page_size: 100 },
+  link: { type: 'link', size_param: 'per_page', page_size: 50 },
+};
+const recordsPath: Record<string, string | undefined> = { page: 'data.items', offset: 'results', cursor: 'items', link: undefined };
+
+const streamConfig = (style: string, extra: Record<string, unknown> = {}) => ({
+  path: `/items/${style}`,
+  ...(recordsPath[style] ? { records_path: recordsPath[style] } : {}),
+  pagination: pagination[style] ?? { type: 'none' },
+  incremental: { param: 'since', cursor_field: 'updated_at' },
+  primary_key: ['id'],
+  ...extra,
+});
+
+const sourceConfig = (base: string, style: string, extra: Record<string, unknown> = {}, streamExtra: Record<string, unknown> = {}) => ({
+  type: 'http',
+  base_url: base,
+  headers: { Authorization: `Bearer ${TOKEN}` },
+  streams: { items: streamConfig(style, streamExtra) },
+  backoff_ms: 1,
+  max_backoff_ms: 5,
+  ...extra,
+});
+
+for (const style of ['page', 'offset', 'cursor', 'link']) {
+  describe(`pagination: ${style}`, () => {
+    const api = new Api();
+    describeSource('http', {
+      connector: httpConnector,
+      async setup(count) {
+        api.add(1, count);
+        const base = await api.start();
+        return { config: sourceConfig(base, style), stream: 'items', projectDir: process.cwd() };
+      },
+      async append(from, to) {
+        api.add(from, to);
+      },
+      idOf: (r) => Number(r.data!.id),
+      brokenConfig: () => ({ ...sourceConfig('http://127.0.0.1:1', style), retries: 0 }),
+      teardown: () => api.stop(),
+    });
+  });
+}
+
+/** A source with a fake clock: sleeps are logged (in the server's log too, to see the order) and return at once. */
+function harness(api: Api, raw: Record<string, unknown>) {
+  let clock = 1_000_000;
+  const sleeps: number[] = [];
+  const src = new HttpSource(httpConnector.parseConfig(raw), { projectDir: process.cwd(), sourceName: 'api' }, {
+    now: () => clock,
+    random: () => 1,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      api.log.push(`sleep ${ms}`);
+      clock += ms;
+    },
+  });
+  const stream: StreamInfo = { name: 'items', positionFields: [{ name: 'url', type: 'varchar' }, { name: 'index', type: 'bigint' }] };
+  const readAll = async (state?: unknown, batchSize = 1000) => {
+    const batches: RecordBatch[] = [];
+    for await (const b of src.read(stream, { state, batchSize })) batches.push(b);
+    return batches;
+  };
+  return { src, stream, sleeps, readAll, tick: (ms: number) => (clock += ms) };
+}
+
+const idsOf = (batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => Number(r.data?.id)));
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]!.state as HttpState;
+
+describe('http source', () => {
+  const api = new Api();
+  let base: string;
+  beforeAll(async () => {
+    api.add(1, 100);
+    base = await api.start();
+  });
+  afterAll(() => api.stop());
+  const reset = () => {
+    api.hits = [];
+    api.log = [];
+    api.faults = [];
+  };
+
+  it('retries 500 and 429 responses and network errors, with growing backoff', async () => {
+    reset();
+    api.faults.push(
+      (_q, res) => (res.writeHead(500), res.end('boom'), true),
+      (_q, res) => (res.writeHead(429), res.end('slow down'), true),
+      (req) => (req.socket.destroy(), true),
+      (_q, res) => (res.writeHead(503), res.end(), true),
+    );
+    const h = harness(api, sourceConfig(base, 'none', { backoff_ms: 100, max_backoff_ms: 10_000 }));
+    const batches = await h.readAll();
+    expect(idsOf(batches)).toEqual(range(1, 100));
+    expect(api.hits).toHaveLength(5);
+    // random() = 1: the full exponential step each time.
+    expect(h.sleeps).toEqual([100, 200, 400, 800]);
+  });
+
+  it('jitter keeps each backoff between half and all of the exponential step, capped at max_backoff_ms', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'none', { backoff_ms: 1000, max_backoff_ms: 3000, retries: 3 }));
+    const client = (h.src as any).client;
+    (client as any).random = () => 0;
+    expect([0, 1, 2, 3].map((a) => client.backoff(a))).toEqual([500, 1000, 1500, 1500]);
+    (client as any).random = () => 1;
+    expect([0, 1, 2, 3].map((a) => client.backoff(a))).toEqual([1000, 2000, 3000, 3000]);
+  });
+
+  it('honors Retry-After (seconds and HTTP date) instead of its own backoff', async () => {
+    reset();
+    api.faults.push(
+      (_q, res) => (res.writeHead(429, { 'retry-after': '7' }), res.end(), true),
+      (_q, res) => (res.writeHead(503, { 'retry-after': new Date(1_000_000 + 7000 + 12_000).toUTCString() }), res.end(), true),
+    );
+    const h = harness(api, sourceConfig(base, 'none', { backoff_ms: 100 }));
+    await h.readAll();
+    // Clock: 1_000_000 → +7000 after the first sleep; the date is 12 s later than that.
+    expect(api.log).toEqual(['GET /items/none', 'sleep 7000', 'GET /items/none', 'sleep 12000', 'GET /items/none']);
+    expect(parseRetryAfter('1.5', 0)).toBe(1500);
+    expect(parseRetryAfter('garbage', 0)).toBeUndefined();
+  });
+
+  it('gives up after `retries` retries with the last status in the message', async () => {
+    reset();
+    for (let i = 0; i < 10; i++) api.faults.push((_q, res) => (res.writeHead(502, { 'content-type': 'text/plain' }), res.end('bad gateway upstream'), true));
+    const h = harness(api, sourceConfig(base, 'none', { retries: 3 }));
+    const err = await h.readAll().catch((e) => e);
+    expect(err).toBeInstanceOf(HttpSourceError);
+    expect(err.message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/items\/none failed after 4 attempts: HTTP 502 Bad Gateway: bad gateway upstream/);
+    expect(api.hits).toHaveLength(4);
+  });
+
+  it('does not retry other 4xx responses', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'none', {}, { path: '/nowhere' }));
+    const err = await h.readAll().catch((e) => e);
+    expect(err.message).toMatch(/HTTP 404/);
+    expect(err.status).toBe(404);
+    expect(api.hits).toHaveLength(1);
+  });
+
+  it('times out slow responses and retries them', async () => {
+    reset();
+    api.faults.push(() => true); // never answers
+    const h = harness(api, sourceConfig(base, 'none', { timeout_ms: 200 }));
+    expect(idsOf(await h.readAll())).toEqual(range(1, 100));
+    expect(api.hits).toHaveLength(2);
+    reset();
+    api.faults.push(() => true, () => true);
+    const err = await harness(api, sourceConfig(base, 'none', { timeout_ms: 100, retries: 1 })).readAll().catch((e) => e);
+    expect(err.message).toMatch(/failed after 2 attempts: timed out/);
+  });
+
+  it('sends the auth header and never shows it, nor key-like query parameters, in errors, positions or state', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'link', {}, { params: { api_key: 'key-9876-abcd', per_page: 50 } }));
+    const batches = await h.readAll();
+    expect(idsOf(batches)).toEqual(range(1, 100));
+    expect(api.hits.every((x) => x.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(api.hits.every((x) => x.url.searchParams.get('api_key') === 'key-9876-abcd')).toBe(true);
+    expect(JSON.stringify(batches.map((b) => [b.state, b.records.map((r) => r.position)]))).not.toMatch(/key-9876|s3cr3t/);
+
+    // A 401 whose body echoes the credentials: the error says 401, not the token.
+    reset();
+    const bad = sourceConfig(base, 'none', { headers: { Authorization: 'Bearer wrong-token-123456' } }, { params: { api_key: 'key-9876-abcd' } });
+    const err = await harness(api, bad).readAll().catch((e) => e);
+    expect(err.message).toMatch(/HTTP 401/);
+    expect(err.message).toContain('***');
+    expect(err.message).not.toMatch(/wrong-token|key-9876/);
+    expect(err.hint).toMatch(/credentials/);
+    const check = await harness(api, bad).src.check();
+    expect(check.ok).toBe(false);
+    expect(check.reason).toMatch(/401/);
+    expect(check.reason).not.toMatch(/wrong-token|key-9876/);
+  });
+
+  it('follows Link headers (relative URLs, several rels) and stops without rel="next"', async () => {
+    expect(nextLink('<https://x/a?page=1>; rel="first", <https://x/a?page=3>; rel="next", <https://x/a?page=9>; rel="last"')).toBe('https://x/a?page=3');
+    expect(nextLink('<https://x/a?page=2>; rel="prev next"')).toBe('https://x/a?page=2');
+    expect(nextLink('<https://x/a?page=1>; rel="first"')).toBeUndefined();
+    expect(nextLink(null)).toBeUndefined();
+    reset();
+    const h = harness(api, sourceConfig(base, 'link', {}, { pagination: { type: 'link', size_param: 'per_page', page_size: 30 } }));
+    const batches = await h.readAll();
+    expect(idsOf(batches)).toEqual(range(1, 100));
+    expect(api.paths()).toEqual(['/items/link?per_page=30', '/items/link?per_page=30&page=2', '/items/link?per_page=30&page=3', '/items/link?per_page=30&page=4']);
+    expect(batches[1]!.records[0]!.position).toEqual({ url: `${base}/items/link?per_page=30&page=2`, index: 0 });
+  });
+
+  it('reads a next-page URL from the body (next_url_path)', async () => {
+    reset();
+    let n = 0;
+    const body = (page: number) => ({ rows: api.items.slice((page - 1) * 40, page * 40), links: { next: page < 3 ? `${base}/items/none?p=${page + 1}` : null } });
+    api.faults.push(...[1, 2, 3].map((p): Fault => (_q, res) => (n++, res.writeHead(200), res.end(JSON.stringify(body(p))), true)));
+    const h = harness(api, sourceConfig(base, 'none', {}, { records_path: 'rows', pagination: { type: 'link', next_url_path: 'links.next' } }));
+    expect(idsOf(await h.readAll())).toEqual(range(1, 100));
+    expect(n).toBe(3);
+    expect(api.paths()).toEqual(['/items/none', '/items/none?p=2', '/items/none?p=3']);
+  });
+
+  it('sends the incremental parameter on the next run (and `initial` on the first)', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'page'));
+    const first = await h.readAll();
+    expect(idsOf(first)).toEqual(range(1, 100));
+    expect(api.hits.every((x) => !x.url.searchParams.has('since'))).toBe(true);
+    expect(lastState(first)).toEqual({ cursor: 100 });
+    reset();
+    api.add(101, 110);
+    const second = await h.readAll(lastState(first));
+    expect(idsOf(second)).toEqual(range(101, 110));
+    expect(api.hits.map((x) => x.url.searchParams.get('since'))).toEqual(['100']);
+    expect(lastState(second)).toEqual({ cursor: 110 });
+    // Nothing new: the cursor stays.
+    expect(lastState(await h.readAll(lastState(second)))).toEqual({ cursor: 110 });
+    api.items = api.items.slice(0, 100);
+
+    reset();
+    const h2 = harness(api, sourceConfig(base, 'page', {}, { incremental: { param: 'since', cursor_field: 'updated_at', initial: 90 } }));
+    expect(idsOf(await h2.readAll())).toEqual(range(91, 100));
+    expect(api.hits[0]!.url.searchParams.get('since')).toBe('90');
+  });
+
+  it('resumes mid-page and mid-pagination with the same incremental value', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'offset', {}, { pagination: { type: 'offset', page_size: 30 } }));
+    const batches = await h.readAll({ cursor: 20 }, 12);
+    expect(idsOf(batches)).toEqual(range(21, 100));
+    expect(batches.every((b) => b.records.length <= 12)).toBe(true);
+    for (let cut = 1; cut < batches.length; cut++) {
+      const rest = await h.readAll(batches[cut - 1]!.state, 12);
+      expect([...idsOf(batches.slice(0, cut)), ...idsOf(rest)]).toEqual(range(21, 100));
+      expect(lastState(rest)).toEqual({ cursor: 100 });
+    }
+    const mid = batches[3]!.state as HttpState;
+    expect(mid).toEqual({ cursor: 20, run: { since: 20, next: { offset: 30 }, skip: 12, max: 62 } });
+  });
+
+  it('an empty last page commits the final state in an empty batch (page size unknown)', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'page', {}, { params: { per_page: 50 }, pagination: { type: 'page' } }));
+    const batches = await h.readAll();
+    expect(batches.map((b) => b.records.length)).toEqual([50, 50, 0]);
+    expect(lastState(batches)).toEqual({ cursor: 100 });
+  });
+
+  it('stops with an error when the API ignores the paging parameters', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'none', {}, { pagination: { type: 'page' } }));
+    const err = await h.readAll().catch((e) => e);
+    expect(err.message).toMatch(/same page again/);
+    expect(api.hits).toHaveLength(2);
+  });
+
+  it('a malformed JSON page stops the stream with a clear error; the next run retries that page', async () => {
+    reset();
+    api.faults.push(() => false, (_q, res) => (res.writeHead(200, { 'content-type': 'application/json' }), res.end('{"data": {"items": [{"id": 26, '), true));
+    const h = harness(api, sourceConfig(base, 'page'));
+    const got: RecordBatch[] = [];
+    const err = await (async () => {
+      for await (const b of h.src.read(h.stream, { batchSize: 1000 })) got.push(b);
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(HttpSourceError);
+    expect(err.message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/items\/page\?per_page=25&page=2: the response is not valid JSON \(.*\); it starts with: \{"data"/);
+    expect(idsOf(got)).toEqual(range(1, 25));
+    expect(api.hits).toHaveLength(2); // not retried: the same request gets the same bytes
+    const rest = await h.readAll(lastState(got));
+    expect(idsOf(rest)).toEqual(range(26, 100));
+  });
+
+  it('records_path missing from the response is an error that lists the keys', async () => {
+    reset();
+    const err = await harness(api, sourceConfig(base, 'page', {}, { records_path: 'data.rows' })).readAll().catch((e) => e);
+    expect(err.message).toMatch(/records_path 'data\.rows' is not in the response/);
+    expect(err.hint).toMatch(/top-level keys: data/);
+  });
+
+  it('non-object records are marked bad (they become dead letters), objects load', async () => {
+    reset();
+    api.faults.push((_q, res) => (res.writeHead(200), res.end(JSON.stringify([{ id: 1 }, 2, 'x', null, [1], { id: 3 }])), true));
+    const batches = await harness(api, sourceConfig(base, 'none')).readAll();
+    const recs = batches.flatMap((b) => b.records);
+    expect(recs.map((r) => r.error ?? 'ok')).toEqual(['ok', 'expected a JSON object, got number', 'expected a JSON object, got string', 'expected a JSON object, got null', 'expected a JSON object, got an array', 'ok']);
+    expect(recs[1]!.raw).toBe('2');
+    expect(lastState(batches)).toEqual({});
+  });
+
+  it('rate_limit spaces requests evenly', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'page', { rate_limit: 4 }, { pagination: { type: 'page', size_param: 'per_page', page_size: 10 } }));
+    expect(idsOf(await h.readAll())).toEqual(range(1, 100));
+    expect(api.hits).toHaveLength(11);
+    // The fake clock only moves in sleeps: every request after the first waits its 250 ms slot.
+    expect(h.sleeps).toEqual(Array(10).fill(250));
+    expect(api.log.slice(0, 4)).toEqual(['GET /items/page?per_page=10&page=1', 'sleep 250', 'GET /items/page?per_page=10&page=2', 'sleep 250']);
+  });
+
+  it('validates its config strictly', () => {
+    expect(() => httpConnector.parseConfig({ ...sourceConfig(base, 'page'), retry: 3 })).toThrow(/unknown option 'retry'/);
+    expect(() => httpConnector.parseConfig(sourceConfig(base, 'none', {}, { pagination: { type: 'cursor' } }))).toThrow(/cursor_path/);
+    expect(() => httpConnector.parseConfig(sourceConfig(base, 'none', {}, { pagination: { type: 'page', cursor_path: 'x' } }))).toThrow(/cursor_path/);
+    expect(() => httpConnector.parseConfig({ ...sourceConfig(base, 'none'), base_url: 'not a url' })).toThrow(/base_url/);
+    const c = httpConnector.parseConfig({ type: 'http', base_url: base, streams: { a: { path: '/a' } } });
+    expect(c.retries).toBe(5);
+    expect(c.streams.a!.pagination).toEqual({ type: 'none' });
+  });
+
+  it('orders cursor values numerically or as text', () => {
+    expect(maxCursor(9, 10)).toBe(10);
+    expect(maxCursor('9', '10')).toBe('10');
+    expect(maxCursor('2024-01-02T00:00:00Z', '2024-01-10T00:00:00Z')).toBe('2024-01-10T00:00:00Z');
+    expect(maxCursor(undefined, 'a')).toBe('a');
+  });
+
+  it('check() makes one request and returns a reason on failure', async () => {
+    reset();
+    const h = harness(api, sourceConfig(base, 'page'));
+    expect(await h.src.check()).toEqual({ ok: true });
+    expect(api.hits).toHaveLength(1);
+    reset();
+    api.faults.push((_q, res) => (res.writeHead(500), res.end(), true));
+    const r = await h.src.check();
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^stream items: GET .* failed after 1 attempt: HTTP 500/) });
+    expect(api.hits).toHaveLength(1);
+  });
+});
+
+/** `smelt ingest` on a project whose token comes from env(). */
+describe('http source through the CLI', () => {
+  const api = new Api();
+  let base: string;
+  beforeAll(async () => {
+    api.add(1, 120);
+    base = await api.start();
+  });
+  afterAll(() => api.stop());
+
+  const cli = (args: string[], cwd: string, env: Record<string, string>) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const child = spawnCli([...args, '--project-dir', cwd], { env });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code: code ?? -1, out }));
+    });
+
+  it('loads pages into bronze, stores the cursor, sends it next run, and never prints the token', async () => {
+    const p = makeProject({
+      'smelt.config.ts': `import { defineConfig, env } from 'smelt';
+export default defineConfig({
+  name: 'api',
+  sources: {
+    api: {
+      type: 'http',
+      base_url: '${base}',
+      headers: { Authorization: env('API_AUTH') },
+      backoff_ms: 1,
+      disposition: 'merge',
+      streams: {
+        items: {
+          path: '/items/cursor', records_path: 'items', primary_key: ['id'],
+          pagination: { type: 'cursor', cursor_path: 'meta.next', size_param: 'limit', page_size: 50 },
+          incremental: { param: 'since', cursor_field: 'updated_at' },
+        },
+      },
+    },
+  },
+} as any);
+`,
+    });
+    try {
+      const good = { API_AUTH: `Bearer ${TOKEN}` };
+      const r1 = await cli(['ingest'], p.dir, good);
+      expect(r1.out).toMatch(/OK ingest bronze\.api_items 120 rows/);
+      expect(r1.code).toBe(0);
+      const q = await cli(['query', 'select count(*) as n, count(distinct id) as d, max(_smelt_index) as i from bronze.api_items', '--format', 'json'], p.dir, good);
+      expect(JSON.parse(q.out)).toEqual([{ n: 120, d: 120, i: 49 }]);
+      const st = await cli(['state', 'show'], p.dir, good);
+      expect(st.out).toContain('{"cursor":120}');
+      expect(st.out).not.toContain(TOKEN);
+
+      api.hits = [];
+      api.add(121, 125);
+      const r2 = await cli(['ingest'], p.dir, good);
+      expect(r2.out).toMatch(/5 rows/);
+      expect(api.hits.map((h) => h.url.searchParams.get('since'))).toEqual(['120']);
+
+      const bad = await cli(['ingest'], p.dir, { API_AUTH: 'Bearer leaked-if-you-see-this' });
+      expect(bad.code).not.toBe(0);
+      expect(bad.out).toMatch(/HTTP 401/);
+      expect(bad.out).not.toContain('leaked-if-you-see-this');
+    } finally {
+      p.remove();
+    }
+  });
+});

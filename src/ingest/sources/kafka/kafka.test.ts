@@ -1,0 +1,339 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeSource } from '../../../../test/contract/source-contract.js';
+import { groupOffsets, producer, startBroker, type Broker } from '../../../../test/kafka/broker.js';
+import { makeProject, runCli, type TempProject } from '../../../../test/helpers/project.js';
+import { ConfigError } from '../../../core/errors.js';
+import { openWarehouse } from '../../../storage/registry.js';
+import { withConnection } from '../../../storage/warehouse.js';
+import { resolveSources } from '../../declarations.js';
+import { ingestStream } from '../../ingest-stream.js';
+import { registerSource } from '../../registry.js';
+import type { RecordBatch, Source, SourceRecord, StreamInfo } from '../../source.js';
+import { ensureStateTables, readState } from '../../state.js';
+import { streamNameOf } from './config.js';
+import { kafkaConnector } from './index.js';
+
+type Producer = Awaited<ReturnType<typeof producer>>;
+const SESSION = 3000;
+
+// ---------------------------------------------------------------- contract
+
+let contractBroker: Broker;
+let contractProducer: Producer;
+const msg = (i: number) => ({ key: `k${i}`, value: JSON.stringify({ id: i, name: `n${i}` }) });
+
+describeSource('kafka', {
+  connector: kafkaConnector,
+  async setup(count) {
+    contractBroker = await startBroker({ topics: { 'contract.items': 3 } });
+    contractProducer = await producer(contractBroker.bootstrap);
+    await contractProducer.produce('contract.items', Array.from({ length: count }, (_, i) => msg(i + 1)));
+    return {
+      config: { type: 'kafka', brokers: [contractBroker.bootstrap], topics: ['contract.items'], session_timeout_ms: SESSION },
+      stream: 'contract_items',
+      projectDir: process.cwd(),
+    };
+  },
+  async append(from, to) {
+    await contractProducer.produce('contract.items', Array.from({ length: to - from + 1 }, (_, i) => msg(from + i)));
+  },
+  idOf: (r) => Number(JSON.parse(Buffer.from(r.raw as Uint8Array).toString('utf8')).id),
+  brokenConfig: () => ({ type: 'kafka', brokers: ['127.0.0.1:1'], topics: ['contract.items'], connection_timeout_ms: 2000 }),
+  async teardown() {
+    await contractProducer?.disconnect();
+    await contractBroker?.stop();
+  },
+});
+
+// ---------------------------------------------------------------- helpers
+
+async function readAll(src: Source, stream: StreamInfo, state?: unknown, batchSize = 1000): Promise<RecordBatch[]> {
+  const out: RecordBatch[] = [];
+  for await (const b of src.read(stream, { state, batchSize })) out.push(b);
+  return out;
+}
+const recordsOf = (batches: RecordBatch[]): SourceRecord[] => batches.flatMap((b) => b.records);
+const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]?.state;
+
+async function openSource(config: Record<string, unknown>, sourceName = 'ev') {
+  const src = await kafkaConnector.create(kafkaConnector.parseConfig({ type: 'kafka', session_timeout_ms: SESSION, ...config }), { projectDir: process.cwd(), sourceName });
+  const streams = await src.discover();
+  return { src, streams, stream: (topic: string) => streams.find((s) => s.name === streamNameOf(topic))! };
+}
+
+const projectConfig = (source: Record<string, unknown>) => `import { defineConfig } from 'smelt';
+export default defineConfig({ name: 'fixture', sources: { ev: ${JSON.stringify({ type: 'kafka', session_timeout_ms: SESSION, ...source })} } });
+`;
+
+function query<T = Record<string, unknown>>(dir: string, sql: string): T[] {
+  const r = runCli(['query', sql, '--format', 'json', '--limit', '0'], { cwd: dir });
+  if (r.code !== 0) throw new Error(`smelt query failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout) as T[];
+}
+
+function ingest(dir: string, ...args: string[]) {
+  const r = runCli(['ingest', ...args], { cwd: dir });
+  if (r.code !== 0) throw new Error(`smelt ingest failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+// ---------------------------------------------------------------- config
+
+describe('kafka config', () => {
+  it('maps topics to valid stream names and keeps the topic', () => {
+    expect(streamNameOf('shop.orders')).toBe('shop_orders');
+    expect(streamNameOf('Shop-Orders.v2')).toBe('shop_orders_v2');
+    expect(streamNameOf('2024.events')).toBe('_2024_events');
+    const cfg = kafkaConnector.parseConfig({ type: 'kafka', brokers: ['b:9092'], topics: ['shop.orders', 'clicks'] });
+    expect(kafkaConnector.declaredStreams(cfg)).toEqual(['shop_orders', 'clicks']);
+    expect(cfg).toMatchObject({ value_format: 'json', start: 'earliest', ssl: false });
+  });
+
+  it('rejects unknown options, bad enums and topics that collide', () => {
+    expect(() => kafkaConnector.parseConfig({ type: 'kafka', brokers: ['b'], topics: ['t'], group: 'x' })).toThrow(/unknown option 'group'/);
+    expect(() => kafkaConnector.parseConfig({ type: 'kafka', brokers: ['b'], topics: ['t'], value_format: 'avro' })).toThrow(ConfigError);
+    expect(() => kafkaConnector.parseConfig({ type: 'kafka', brokers: ['b'], topics: ['a.b', 'a_b'] })).toThrow(/both map to stream 'a_b'/);
+  });
+});
+
+// ---------------------------------------------------------------- source behaviour
+
+describe('kafka source', () => {
+  let broker: Broker;
+  let prod: Producer;
+  beforeAll(async () => {
+    broker = await startBroker({ topics: { meta: 2, fmt_string: 1, fmt_bytes: 1, late: 2, commits: 3, secret: 1 } });
+    prod = await producer(broker.bootstrap);
+  });
+  afterAll(async () => {
+    await prod?.disconnect();
+    await broker?.stop();
+  });
+
+  it('keeps key, headers, partition, offset and timestamp in the position', async () => {
+    const ts = Date.UTC(2024, 4, 1, 12, 30, 0);
+    await prod.produce('meta', [
+      { partition: 1, key: 'order-1', value: JSON.stringify({ id: 1 }), timestamp: String(ts), headers: { trace: 'abc', tag: ['x', 'y'], bin: Buffer.from([0xff, 0x00]) } },
+      { partition: 1, key: null, value: JSON.stringify({ id: 2 }), timestamp: String(ts + 1000) },
+      { partition: 0, key: Buffer.from([0xc3, 0x28]), value: null, timestamp: String(ts) },
+    ]);
+    const { src, stream } = await openSource({ brokers: [broker.bootstrap], topics: ['meta'] });
+    try {
+      expect(stream('meta').positionFields.map((f) => f.name)).toEqual(['partition', 'offset', 'key', 'headers', 'timestamp']);
+      const recs = recordsOf(await readAll(src, stream('meta')));
+      const byPos = Object.fromEntries(recs.map((r) => [`${r.position.partition}:${r.position.offset}`, r]));
+      expect(byPos['1:0']!.position).toEqual({
+        partition: 1,
+        offset: '0',
+        key: 'order-1',
+        headers: { trace: 'abc', tag: ['x', 'y'], bin: `base64:${Buffer.from([0xff, 0x00]).toString('base64')}` },
+        timestamp: new Date(ts).toISOString(),
+      });
+      expect(JSON.parse(Buffer.from(byPos['1:0']!.raw as Uint8Array).toString())).toEqual({ id: 1 });
+      expect(byPos['1:1']!.position).toMatchObject({ key: null, headers: null, timestamp: new Date(ts + 1000).toISOString() });
+      // A tombstone lands as a row with only its metadata; a key that is not UTF-8 is kept as base64.
+      expect(byPos['0:0']).toMatchObject({ data: {}, position: { key: `base64:${Buffer.from([0xc3, 0x28]).toString('base64')}` } });
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('value_format string gives {value: text} and dead-letters invalid UTF-8; bytes gives base64', async () => {
+    await prod.produce('fmt_string', [{ value: 'plain text' }, { value: '{"not":"parsed"}' }, { value: Buffer.from([0x61, 0xff]) }, { value: null }]);
+    await prod.produce('fmt_bytes', [{ value: Buffer.from([0, 1, 2, 255]) }, { value: 'abc' }]);
+    const s = await openSource({ brokers: [broker.bootstrap], topics: ['fmt_string'], value_format: 'string' });
+    const b = await openSource({ brokers: [broker.bootstrap], topics: ['fmt_bytes'], value_format: 'bytes' });
+    try {
+      const strs = recordsOf(await readAll(s.src, s.stream('fmt_string')));
+      expect(strs.map((r) => r.data ?? { error: r.error })).toEqual([{ value: 'plain text' }, { value: '{"not":"parsed"}' }, { error: 'invalid UTF-8' }, { value: null }]);
+      const bytes = recordsOf(await readAll(b.src, b.stream('fmt_bytes')));
+      expect(bytes.map((r) => r.data)).toEqual([{ value: Buffer.from([0, 1, 2, 255]).toString('base64') }, { value: Buffer.from('abc').toString('base64') }]);
+    } finally {
+      await s.src.close();
+      await b.src.close();
+    }
+  });
+
+  it('start: latest skips what is there, stores where it started, then reads only newer messages', async () => {
+    await prod.produce('late', Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
+    const { src, stream } = await openSource({ brokers: [broker.bootstrap], topics: ['late'], start: 'latest' });
+    try {
+      const first = await readAll(src, stream('late'));
+      expect(recordsOf(first)).toHaveLength(0);
+      // The resolved start is stored at once, so what arrives before the next run is not skipped.
+      const state = lastState(first) as { partitions: Record<string, string> };
+      expect(Object.values(state.partitions).reduce((a, o) => a + Number(o), 0)).toBe(10);
+      await prod.produce('late', Array.from({ length: 5 }, (_, i) => ({ value: JSON.stringify({ id: 100 + i }) })));
+      const next = recordsOf(await readAll(src, stream('late'), state));
+      expect(next.map((r) => JSON.parse(Buffer.from(r.raw as Uint8Array).toString()).id).sort()).toEqual([100, 101, 102, 103, 104]);
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('reads past offsets the group committed: the stored state wins, and reading alone commits nothing', async () => {
+    await prod.produce('commits', Array.from({ length: 300 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
+    const { src, stream } = await openSource({ brokers: [broker.bootstrap], topics: ['commits'], group_id: 'g-commits' });
+    try {
+      const all = await readAll(src, stream('commits'), undefined, 50);
+      expect(recordsOf(all)).toHaveLength(300);
+      // No auto-commit: the group has no offsets until commit() is called.
+      expect(await groupOffsets(broker.bootstrap, 'g-commits', 'commits')).toEqual({});
+      const mid = all[2]!.state as { partitions: Record<string, string> };
+      await src.commit!(stream('commits'), lastState(all));
+      expect(await groupOffsets(broker.bootstrap, 'g-commits', 'commits')).toEqual(Object.fromEntries(Object.entries((lastState(all) as { partitions: Record<string, string> }).partitions).map(([p, o]) => [Number(p), o])));
+      // A read from an older state re-reads from there even though the group is further on.
+      const again = recordsOf(await readAll(src, stream('commits'), mid));
+      expect(again).toHaveLength(300 - 150);
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('check() explains a missing topic; a SASL password never appears in errors', async () => {
+    const { src } = await openSource({ brokers: [broker.bootstrap], topics: ['nope'] });
+    try {
+      const r = await src.check();
+      expect(r).toEqual({ ok: false, reason: 'topic not found: nope' });
+    } finally {
+      await src.close();
+    }
+    const password = 'Sup3r-S3cret-Passw0rd';
+    const sasl = await openSource({ brokers: [broker.bootstrap], topics: ['secret'], connection_timeout_ms: 2000, sasl: { mechanism: 'plain', username: 'smelt', password } });
+    try {
+      const r = await sasl.src.check();
+      expect(r.ok).toBe(false);
+      expect(r.reason).not.toContain(password);
+      const err = await readAll(sasl.src, sasl.stream('secret')).then(() => undefined, (e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(`${err!.message} ${(err as { hint?: string }).hint ?? ''}`).not.toContain(password);
+    } finally {
+      await sasl.src.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------- through the pipeline
+
+describe('kafka through smelt ingest', () => {
+  let broker: Broker;
+  let prod: Producer;
+  let project: TempProject;
+  beforeAll(async () => {
+    broker = await startBroker({ topics: { 'shop.orders': 3, clicks: 2 } });
+    prod = await producer(broker.bootstrap);
+    project = makeProject({ 'smelt.config.ts': projectConfig({ brokers: [broker.bootstrap], topics: ['shop.orders', 'clicks'], max_record_bytes: 2000 }) }, 'smelt-kafka-');
+  });
+  afterAll(async () => {
+    project?.remove();
+    await prod?.disconnect();
+    await broker?.stop();
+  });
+
+  it('lands records with their metadata, and bad payloads as dead letters with a reason', async () => {
+    await prod.produce('shop.orders', [
+      ...Array.from({ length: 200 }, (_, i) => ({ key: `c${i % 7}`, value: JSON.stringify({ id: i + 1, amount: 10 }), headers: { src: 'web' } })),
+      { key: 'bad-json', value: '{"id": 9001, "amount":' },
+      { key: 'bad-utf8', value: Buffer.concat([Buffer.from('{"id": 9002, "name": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]) },
+      { key: 'too-big', value: JSON.stringify({ id: 9003, pad: 'x'.repeat(5000) }) },
+      { key: 'not-object', value: '[1, 2, 3]' },
+    ]);
+    await prod.produce('clicks', Array.from({ length: 50 }, (_, i) => ({ value: JSON.stringify({ id: i + 1, page: `/p${i}` }) })));
+    ingest(project.dir);
+
+    const rows = query<{ id: number; _smelt_partition: number; _smelt_offset: number; _smelt_key: string; _smelt_headers: string; _smelt_timestamp: string }>(
+      project.dir,
+      'select id, _smelt_partition, _smelt_offset, _smelt_key, _smelt_headers, _smelt_timestamp from bronze.ev_shop_orders order by id',
+    );
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(rows[0]).toMatchObject({ _smelt_key: 'c0', _smelt_headers: '{"src":"web"}' });
+    expect(typeof rows[0]!._smelt_partition).toBe('number');
+    expect(rows[0]!._smelt_timestamp).toMatch(/^\d{4}-\d\d-\d\d /);
+    expect(new Set(rows.map((r) => `${r._smelt_partition}:${r._smelt_offset}`)).size).toBe(200);
+    expect(query<{ n: number }>(project.dir, 'select count(*) as n from bronze.ev_clicks')[0]!.n).toBe(50);
+
+    const dead = query<{ stream: string; position: string; error: string; payload: string }>(project.dir, "select stream, position, error, payload from smelt_state.dead_letters where source = 'ev'");
+    const byKey = Object.fromEntries(dead.map((d) => [JSON.parse(d.position).key, d]));
+    expect(Object.keys(byKey).sort()).toEqual(['bad-json', 'bad-utf8', 'not-object', 'too-big']);
+    expect(byKey['bad-json']).toMatchObject({ stream: 'shop_orders', payload: '{"id": 9001, "amount":' });
+    expect(byKey['bad-json']!.error).toMatch(/^malformed JSON/);
+    expect(byKey['bad-utf8']!.error).toBe('invalid UTF-8');
+    expect(byKey['too-big']!.error).toMatch(/exceeds max_record_bytes \(2000\)/);
+    expect(byKey['not-object']!.error).toMatch(/expected a JSON object/);
+    for (const d of dead) expect(JSON.parse(d.position)).toHaveProperty('offset');
+  });
+
+  it('resumes after a restart without duplicates, and commits group offsets equal to the stored state', async () => {
+    ingest(project.dir); // nothing new
+    await prod.produce('shop.orders', Array.from({ length: 100 }, (_, i) => ({ value: JSON.stringify({ id: 1000 + i, amount: 1 }) })));
+    ingest(project.dir);
+    const counts = query<{ n: number; d: number }>(project.dir, "select count(*) as n, count(distinct _smelt_partition || ':' || _smelt_offset) as d from bronze.ev_shop_orders");
+    expect(counts[0]).toEqual({ n: 300, d: 300 });
+    const state = query<{ state: string }>(project.dir, "select state from smelt_state.ingest_state where source = 'ev' and stream = 'shop_orders'");
+    const stored = JSON.parse(state[0]!.state) as { topic: string; partitions: Record<string, string> };
+    expect(stored.topic).toBe('shop.orders');
+    expect(Object.values(stored.partitions).reduce((a, o) => a + Number(o), 0)).toBe(304); // 300 rows + 4 dead letters
+    const committed = await groupOffsets(broker.bootstrap, 'smelt-ev', 'shop.orders');
+    expect(committed).toEqual(Object.fromEntries(Object.entries(stored.partitions).map(([p, o]) => [Number(p), o])));
+  });
+});
+
+// ---------------------------------------------------------------- commit order
+
+describe('kafka group offsets and the warehouse commit', () => {
+  let broker: Broker;
+  let prod: Producer;
+  beforeAll(async () => {
+    broker = await startBroker({ topics: { ordered: 3 } });
+    prod = await producer(broker.bootstrap);
+  });
+  afterAll(async () => {
+    await prod?.disconnect();
+    await broker?.stop();
+  });
+
+  it('commits a batch\'s offsets only after its state is committed in the warehouse', async () => {
+    await prod.produce('ordered', Array.from({ length: 500 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
+    const wh = await openWarehouse({ type: 'duckdb', path: ':memory:' }, { projectDir: process.cwd() });
+    const checks: { committedInWarehouse: boolean; groupBefore: Record<number, string>; offsets: Record<string, string> }[] = [];
+    // Wrap the real connector: at each commit(), look at the warehouse from another connection and at the group.
+    registerSource('kafka', async () => ({
+      ...kafkaConnector,
+      async create(cfg, ctx) {
+        const inner = await kafkaConnector.create(cfg, ctx);
+        return {
+          check: (o) => inner.check(o),
+          discover: (o) => inner.discover(o),
+          read: (s, o) => inner.read(s, o),
+          close: () => inner.close(),
+          async commit(stream, state, o) {
+            const stored = await withConnection(wh, (c) => readState(c, wh.dialect, 'ev', stream.name));
+            const offsets = (state as { partitions: Record<string, string> }).partitions;
+            checks.push({ committedInWarehouse: JSON.stringify(stored) === JSON.stringify(state), groupBefore: await groupOffsets(broker.bootstrap, 'g-order', 'ordered'), offsets });
+            await inner.commit!(stream, state, o);
+          },
+        };
+      },
+    }));
+    try {
+      const [src] = await resolveSources([{ name: 'ev', file: 'smelt.config.ts', value: { type: 'kafka', brokers: [broker.bootstrap], topics: ['ordered'], group_id: 'g-order', session_timeout_ms: SESSION, batch_size: 100 } }]);
+      const out = await withConnection(wh, async (conn) => {
+        await ensureStateTables(conn, wh.dialect);
+        return ingestStream(src!, 'ordered', wh, conn, { projectDir: process.cwd() });
+      });
+      expect(out.rows).toBe(500);
+      expect(checks.length).toBeGreaterThanOrEqual(5);
+      for (const [i, c] of checks.entries()) {
+        expect(c.committedInWarehouse, `batch ${i}: state in the warehouse before the group commit`).toBe(true);
+        // Before this commit, the group holds the previous batch's offsets (never this batch's).
+        const prev = i === 0 ? {} : Object.fromEntries(Object.entries(checks[i - 1]!.offsets).map(([p, o]) => [Number(p), o]));
+        expect(Object.fromEntries(Object.entries(c.groupBefore).filter(([, o]) => o !== '0'))).toEqual(Object.fromEntries(Object.entries(prev).filter(([, o]) => o !== '0')));
+      }
+      const final = checks[checks.length - 1]!.offsets;
+      expect(await groupOffsets(broker.bootstrap, 'g-order', 'ordered')).toEqual(Object.fromEntries(Object.entries(final).map(([p, o]) => [Number(p), o])));
+    } finally {
+      registerSource('kafka', async () => kafkaConnector);
+      await wh.close();
+    }
+  });
+});

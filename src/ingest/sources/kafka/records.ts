@@ -1,0 +1,84 @@
+/**
+ * Kafka message → SourceRecord. The value becomes the record (per
+ * value_format); partition, offset, key, headers and timestamp become its
+ * position, which the bronze writer lands as `_smelt_partition`,
+ * `_smelt_offset`, `_smelt_key`, `_smelt_headers` and `_smelt_timestamp`.
+ */
+import type { SourceRecord, StreamColumn } from '../../source.js';
+import type { KafkaConfig } from './config.js';
+import type { FetchedMessage } from './kafka-client.js';
+
+export const POSITION_FIELDS: readonly StreamColumn[] = [
+  { name: 'partition', type: 'integer' },
+  { name: 'offset', type: 'bigint' },
+  { name: 'key', type: 'varchar' },
+  { name: 'headers', type: 'json' },
+  { name: 'timestamp', type: 'timestamptz' },
+];
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 text, or `base64:<…>` for bytes that are not valid UTF-8. */
+export function bytesText(b: Buffer | string | null | undefined): string | null {
+  if (b === null || b === undefined) return null;
+  if (typeof b === 'string') return b;
+  try {
+    return utf8.decode(b);
+  } catch {
+    return `base64:${b.toString('base64')}`;
+  }
+}
+
+function headersJson(h: FetchedMessage['headers']): Record<string, string | null | (string | null)[]> | null {
+  if (!h) return null;
+  const keys = Object.keys(h);
+  if (keys.length === 0) return null;
+  const out: Record<string, string | null | (string | null)[]> = {};
+  for (const k of keys) {
+    const v = h[k];
+    out[k] = Array.isArray(v) ? v.map((x) => bytesText(x)) : bytesText(v ?? null);
+  }
+  return out;
+}
+
+function timestampOf(ts: string): string | null {
+  const ms = Number(ts);
+  if (!Number.isFinite(ms) || ms < 0) return null;
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+export function positionOf(partition: number, m: FetchedMessage): Record<string, unknown> {
+  return { partition, offset: m.offset, key: bytesText(m.key), headers: headersJson(m.headers), timestamp: timestampOf(m.timestamp) };
+}
+
+export function toSourceRecord(partition: number, m: FetchedMessage, format: KafkaConfig['value_format']): SourceRecord {
+  const position = positionOf(partition, m);
+  const v = m.value;
+  switch (format) {
+    case 'json':
+      // A tombstone (null value) lands as a row with only its key and metadata.
+      if (v === null) return { data: {}, position };
+      // Raw bytes: the normalizer parses them and dead-letters malformed JSON, invalid UTF-8 and oversized values.
+      return { raw: v, position };
+    case 'string': {
+      if (v === null) return { data: { value: null }, position };
+      try {
+        return { data: { value: utf8.decode(v) }, position };
+      } catch {
+        return { raw: v, error: 'invalid UTF-8', position };
+      }
+    }
+    case 'bytes':
+      return { data: { value: v === null ? null : v.toString('base64') }, position };
+  }
+}
+
+/** A dead letter for offsets that retention removed before smelt read them. */
+export function gapRecord(partition: number, from: bigint, to: bigint): SourceRecord {
+  return {
+    raw: '',
+    error: `offsets ${from}..${to - 1n} of partition ${partition} were deleted by the topic's retention before smelt read them (${to - from} records lost)`,
+    position: { partition, offset: from.toString(), key: null, headers: null, timestamp: null },
+  };
+}

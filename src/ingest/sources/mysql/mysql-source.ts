@@ -1,0 +1,233 @@
+/**
+ * MySQL and MariaDB: each stream is a table or a query, read with a streaming
+ * query (mysql2 `stream()`, rows as arrays) on its own connection. The driver
+ * pauses the socket while a batch is being loaded, so memory stays bounded.
+ * The session is UTC; dates, BIGINT and DECIMAL arrive as exact text. Types
+ * come from the result-set metadata, the primary key from information_schema.
+ * Incremental reads, state and positions: sql-common/.
+ */
+import mysql, { type Connection, type FieldPacket } from 'mysql2';
+import { AbortedError, ConfigError } from '../../../core/errors.js';
+import type { CallOptions, CheckResult, ReadOptions, RecordBatch, Source, SourceContext, StreamInfo } from '../../source.js';
+import { toSpec, type StreamSpec } from '../sql-common/config.js';
+import { connectionReason, scrub, SourceConnectionError } from '../sql-common/errors.js';
+import { resolveStream, type ResolvedStream, type SqlColumn, type SqlSyntax } from '../sql-common/plan.js';
+import { readStream, rowBuilder, type RowDriver } from '../sql-common/read.js';
+import { converter, mapField, type MyColumn } from './catalog.js';
+import type { MysqlConfig } from './config.js';
+
+const quote = (ident: string) => `\`${ident.replace(/`/g, '``')}\``;
+const NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+const NUMERIC_TYPES = new Set(['integer', 'bigint', 'decimal', 'double', 'boolean']);
+
+export const mysqlSyntax: SqlSyntax = {
+  quote,
+  literal: (text: string, c: SqlColumn) => {
+    if (NUMERIC_TYPES.has(c.type) && NUMBER.test(text)) return text;
+    if (c.type === 'blob' && /^[0-9a-f]*$/i.test(text)) return `X'${text}'`;
+    return mysql.escape(text);
+  },
+  minus: (expr, _c, lb) => (lb.micros !== undefined ? `(${expr} - INTERVAL ${lb.micros} MICROSECOND)` : `(${expr} - ${Number(lb.amount)})`),
+  select: (c) => quote(c.name),
+};
+
+/** The text a value had in MySQL (for state and literals). */
+export function mysqlText(v: unknown, c: SqlColumn): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (typeof v === 'string') return c.type === 'timestamptz' && v.endsWith('Z') ? v.slice(0, -1) : v;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+type Resolved = ResolvedStream;
+const kinds = (r: Resolved) => (r.columns as readonly MyColumn[]).map((c) => c.kind);
+
+function run<T = any>(conn: Connection, sql: string, values?: unknown[]): Promise<{ rows: T; fields: FieldPacket[] }> {
+  return new Promise((resolve, reject) => {
+    conn.query({ sql, values }, (err, rows, fields) => (err ? reject(err) : resolve({ rows: rows as T, fields: (fields ?? []) as FieldPacket[] })));
+  });
+}
+
+export class MysqlSource implements Source {
+  private readonly conf: mysql.ConnectionOptions;
+  private readonly where: string;
+  private readonly specs: StreamSpec[];
+  private meta?: Promise<Connection>;
+  private streams?: Promise<Map<string, Resolved>>;
+  private readonly open = new Set<Connection>();
+
+  constructor(private readonly cfg: MysqlConfig, _ctx: SourceContext) {
+    const u = cfg.url ? new URL(cfg.url) : undefined;
+    const dec = (s: string | undefined) => (s ? decodeURIComponent(s) : undefined);
+    const ssl = cfg.ssl ?? (u && /^(true|required|require|verify_identity)$/i.test(u.searchParams.get('ssl') ?? u.searchParams.get('ssl-mode') ?? '') ? true : undefined);
+    this.conf = {
+      host: cfg.host ?? (u?.hostname || 'localhost'),
+      port: cfg.port ?? (u?.port ? Number(u.port) : 3306),
+      user: cfg.user ?? dec(u?.username) ?? 'root',
+      password: cfg.password ?? dec(u?.password),
+      database: cfg.database ?? dec(u?.pathname.replace(/^\//, '')) ?? undefined,
+      ssl: ssl === undefined || ssl === false ? undefined : ssl === true ? { rejectUnauthorized: true } : { ...ssl },
+      connectTimeout: cfg.connect_timeout_ms,
+      charset: 'utf8mb4',
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      jsonStrings: true,
+      decimalNumbers: false,
+    };
+    this.where = `MySQL at ${this.conf.host}:${this.conf.port}${this.conf.database ? `/${this.conf.database}` : ''}`;
+    this.specs = cfg.tables.map(toSpec);
+  }
+
+  private clean(text: string): string {
+    return scrub(text, [this.cfg.url, this.conf.password]);
+  }
+
+  private async connect(): Promise<Connection> {
+    const conn = mysql.createConnection(this.conf);
+    conn.on('error', () => undefined); // a dropped idle connection must not crash the process
+    try {
+      await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+      await run(conn, "SET time_zone = '+00:00'");
+    } catch (e) {
+      conn.destroy();
+      throw new SourceConnectionError(this.clean(connectionReason(e, this.where, this.cfg.connect_timeout_ms)));
+    }
+    this.open.add(conn);
+    return conn;
+  }
+
+  private async release(conn: Connection, broken: boolean): Promise<void> {
+    this.open.delete(conn);
+    if (broken) conn.destroy();
+    else await new Promise<void>((resolve) => conn.end(() => resolve()));
+  }
+
+  private metaConn(): Promise<Connection> {
+    this.meta ??= this.connect();
+    this.meta.catch(() => (this.meta = undefined));
+    return this.meta;
+  }
+
+  private queryError(e: unknown, stream: string): Error {
+    if (e instanceof AbortedError || e instanceof ConfigError || e instanceof SourceConnectionError) return e;
+    const err = e as { message?: string; code?: string; fatal?: boolean };
+    if (err?.fatal || ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST'].includes(String(err?.code))) {
+      return new SourceConnectionError(this.clean(connectionReason(e, this.where, this.cfg.connect_timeout_ms)), { cause: e });
+    }
+    return new SourceConnectionError(this.clean(`stream ${stream}: ${this.where}: ${String(err?.message ?? e).split('\n')[0]}`), { cause: e });
+  }
+
+  private async describe(conn: Connection, spec: StreamSpec): Promise<Resolved> {
+    try {
+      if (spec.query) {
+        const from = `(${spec.query}) AS smelt_q`;
+        const { fields } = await run(conn, `SELECT * FROM ${from} LIMIT 0`);
+        return resolveStream(spec, fields.map((f) => mapField(f)), undefined, from, 'query') as Resolved;
+      }
+      const parts = spec.table!.split('.').map((p) => p.replace(/^`|`$/g, ''));
+      const [schema, table] = parts.length > 1 ? [parts[0]!, parts.slice(1).join('.')] : [undefined, parts[0]!];
+      const { rows: cols } = await run<{ name: string; type: string }[]>(
+        conn,
+        'SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+        [schema ?? null, table],
+      );
+      if (cols.length === 0) {
+        throw new ConfigError(`stream ${spec.name}: table '${spec.table}' does not exist in ${this.where}`, {
+          hint: this.conf.database || schema ? 'check the table name (database.table or table)' : 'give database: in the source, or the table as database.table',
+        });
+      }
+      const { rows: key } = await run<{ name: string }[]>(
+        conn,
+        "SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
+        [schema ?? null, table],
+      );
+      const from = schema ? `${quote(schema)}.${quote(table)}` : quote(table);
+      const { fields } = await run(conn, `SELECT * FROM ${from} LIMIT 0`);
+      const declared = new Map(cols.map((c) => [c.name, String(c.type)]));
+      const columns = fields.map((f) => mapField(f, declared.get(f.name)));
+      return resolveStream(spec, columns, key.map((k) => k.name), from, `table ${schema ? `${schema}.` : ''}${table}`) as Resolved;
+    } catch (e) {
+      throw this.queryError(e, spec.name);
+    }
+  }
+
+  private resolve(): Promise<Map<string, Resolved>> {
+    if (!this.streams) {
+      this.streams = (async () => {
+        const conn = await this.metaConn();
+        const out = new Map<string, Resolved>();
+        for (const spec of this.specs) out.set(spec.name, await this.describe(conn, spec));
+        return out;
+      })();
+      this.streams.catch(() => (this.streams = undefined));
+    }
+    return this.streams;
+  }
+
+  async check(_opts?: CallOptions): Promise<CheckResult> {
+    try {
+      await this.resolve();
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, reason: this.clean(e instanceof Error ? e.message : String(e)) };
+    }
+  }
+
+  async discover(_opts?: CallOptions): Promise<StreamInfo[]> {
+    return [...(await this.resolve()).values()].map((r) => r.info);
+  }
+
+  async *read(stream: StreamInfo, opts: ReadOptions): AsyncIterable<RecordBatch> {
+    const r = (await this.resolve()).get(stream.name);
+    if (!r) throw new ConfigError(`mysql source has no stream '${stream.name}'`);
+    if (opts.signal?.aborted) throw new AbortedError('cancelled');
+    const conn = await this.connect();
+    const convert = kinds(r).map(converter);
+    const plain = kinds(r).every((k) => k === 'same');
+    const n = convert.length;
+    const build = rowBuilder(r.columns.map((c) => c.name));
+    let broken = false;
+    const rows = async function* (this: MysqlSource, sql: string, signal?: AbortSignal): AsyncIterable<Record<string, unknown>[]> {
+      const stream = conn.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 1024 });
+      const onAbort = () => stream.destroy();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let done = false;
+      try {
+        let chunk: Record<string, unknown>[] = [];
+        for await (const row of stream as AsyncIterable<unknown[]>) {
+          if (!plain) for (let i = 0; i < n; i++) row[i] = convert[i]!(row[i]);
+          chunk.push(build(row));
+          if (chunk.length >= 1000) {
+            yield chunk;
+            chunk = [];
+          }
+        }
+        if (chunk.length) yield chunk;
+        done = true;
+      } catch (e) {
+        if (signal?.aborted) throw new AbortedError('cancelled', { cause: e });
+        throw this.queryError(e, r.spec.name);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (!done) broken = true;
+      }
+    };
+    const driver: RowDriver = { ...mysqlSyntax, text: mysqlText, rows: rows.bind(this) };
+    try {
+      yield* readStream(r, opts, driver);
+    } finally {
+      await this.release(conn, broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    const meta = this.meta;
+    this.meta = undefined;
+    this.streams = undefined;
+    if (meta) await meta.then((c) => this.release(c, false), () => undefined);
+    for (const c of [...this.open]) await this.release(c, true);
+  }
+}

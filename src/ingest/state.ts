@@ -1,0 +1,58 @@
+/**
+ * Ingestion bookkeeping tables, kept in the warehouse so that positions commit
+ * in the same transaction as the rows they cover: stream state, dead letters,
+ * and the log of schema changes.
+ */
+import type { Relation } from '../core/types.js';
+import type { Connection, SqlDialect } from '../storage/warehouse.js';
+
+export const STATE_SCHEMA = 'smelt_state';
+export const STATE_TABLE: Relation = { schema: STATE_SCHEMA, name: 'ingest_state' };
+export const DEAD_LETTERS: Relation = { schema: STATE_SCHEMA, name: 'dead_letters' };
+export const SCHEMA_CHANGES: Relation = { schema: STATE_SCHEMA, name: 'schema_changes' };
+
+/** Creates the bookkeeping tables if needed. Safe to call on every run. */
+export async function ensureStateTables(conn: Connection, d: SqlDialect): Promise<void> {
+  const v = d.typeName('varchar');
+  const ts = d.typeName('timestamptz');
+  await conn.execute(d.createSchema(STATE_SCHEMA));
+  await conn.execute(d.createTable(STATE_TABLE, [
+    { name: 'source', type: v }, { name: 'stream', type: v }, { name: 'state', type: v }, { name: 'batch_id', type: v }, { name: 'updated_at', type: ts },
+  ], true));
+  await conn.execute(d.createTable(DEAD_LETTERS, [
+    { name: 'source', type: v }, { name: 'stream', type: v }, { name: 'batch_id', type: v }, { name: 'position', type: v },
+    { name: 'error', type: v }, { name: 'payload', type: v }, { name: 'created_at', type: ts },
+  ], true));
+  await conn.execute(d.createTable(SCHEMA_CHANGES, [
+    { name: 'source', type: v }, { name: 'stream', type: v }, { name: 'batch_id', type: v }, { name: 'column_name', type: v },
+    { name: 'change', type: v }, { name: 'type', type: v }, { name: 'detail', type: v }, { name: 'created_at', type: ts },
+  ], true));
+}
+
+const where = (d: SqlDialect, source: string, stream: string) => `source = ${d.literal(source)} AND stream = ${d.literal(stream)}`;
+
+export async function readState(conn: Connection, d: SqlDialect, source: string, stream: string): Promise<unknown> {
+  const r = await conn.execute(`SELECT state FROM ${d.relation(STATE_TABLE)} WHERE ${where(d, source, stream)}`);
+  const raw = r.rows[0]?.state;
+  return typeof raw === 'string' ? JSON.parse(raw) : undefined;
+}
+
+/** Stores a stream's state. Call inside the batch's transaction. */
+export async function writeState(conn: Connection, d: SqlDialect, source: string, stream: string, state: unknown, batchId: string): Promise<void> {
+  await conn.execute(`DELETE FROM ${d.relation(STATE_TABLE)} WHERE ${where(d, source, stream)}`);
+  await conn.execute(
+    `INSERT INTO ${d.relation(STATE_TABLE)} (source, stream, state, batch_id, updated_at) VALUES (${d.literal(source)}, ${d.literal(stream)}, ${d.literal(JSON.stringify(state ?? null))}, ${d.literal(batchId)}, CURRENT_TIMESTAMP)`,
+  );
+}
+
+export async function resetState(conn: Connection, d: SqlDialect, source: string, stream?: string): Promise<number> {
+  const filter = stream ? where(d, source, stream) : `source = ${d.literal(source)}`;
+  const r = await conn.execute(`DELETE FROM ${d.relation(STATE_TABLE)} WHERE ${filter}`);
+  return r.rowsAffected ?? 0;
+}
+
+export async function listStates(conn: Connection, d: SqlDialect, source?: string): Promise<{ source: string; stream: string; state: unknown; updatedAt: string }[]> {
+  const filter = source ? ` WHERE source = ${d.literal(source)}` : '';
+  const r = await conn.execute(`SELECT source, stream, state, CAST(updated_at AS VARCHAR) AS updated_at FROM ${d.relation(STATE_TABLE)}${filter} ORDER BY 1, 2`);
+  return r.rows.map((x) => ({ source: String(x.source), stream: String(x.stream), state: JSON.parse(String(x.state)), updatedAt: String(x.updated_at) }));
+}

@@ -1,0 +1,141 @@
+/**
+ * The warehouse interface: the one contract every storage engine implements
+ * (embedded DuckDB now, PostgreSQL next). It is deliberately small — a factory,
+ * connections that execute and stream SQL, transactions, bulk loads and
+ * introspection — so that adding an engine means one folder of the same files.
+ *
+ * Everything engine-specific hides behind `capabilities` (data) and `dialect`
+ * (SQL builders). Code outside an adapter never branches on an engine's name.
+ */
+import type { ColumnInfo, LogicalType, Relation, Row } from '../core/types.js';
+
+/** Options every call accepts. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** What an engine can do, declared as data (SQLMesh/dlt style). The planner reads these flags. */
+export interface WarehouseCapabilities {
+  /** DDL (create/rename/drop) can be rolled back inside a transaction. */
+  readonly transactionalDdl: boolean;
+  /** Several connections may write at once (parallel model builds). */
+  readonly concurrentWrites: boolean;
+  /** `MERGE INTO` is available. */
+  readonly merge: boolean;
+  /** `CREATE OR REPLACE VIEW` may change the view's columns. */
+  readonly replaceViewChangesColumns: boolean;
+  /** Native JSON column type (JSON, JSONB). */
+  readonly jsonType: boolean;
+  /** Can read CSV/Parquet/NDJSON files directly with SQL. */
+  readonly readsFiles: boolean;
+}
+
+export interface QueryResult {
+  /** Column names and types, in order. */
+  readonly columns: readonly ColumnInfo[];
+  /** Rows as JSON-safe values: numbers, strings, booleans, null, arrays and objects. */
+  readonly rows: readonly Row[];
+  /** Rows inserted/updated/deleted, when the engine reports it. */
+  readonly rowsAffected?: number;
+}
+
+export interface RelationInfo extends Relation {
+  readonly kind: 'table' | 'view';
+}
+
+/** Rows to bulk-load: column definitions plus an async or sync iterable of row batches. */
+export interface BulkLoadInput {
+  readonly columns: readonly { readonly name: string; readonly type: LogicalType; /** Engine type name that overrides `type`. */ readonly sqlType?: string }[];
+  readonly batches: AsyncIterable<readonly unknown[][]> | Iterable<readonly unknown[][]>;
+}
+
+/** Engine-specific SQL the planner asks for. Adapters extend `StandardDialect` and override what differs. */
+export interface SqlDialect {
+  quoteIdent(name: string): string;
+  relation(r: Relation): string;
+  literal(v: unknown): string;
+  /** The engine's type name for a logical type. */
+  typeName(t: LogicalType): string;
+  createSchema(schema: string): string;
+  createView(r: Relation, sql: string): string[];
+  createTableAs(r: Relation, sql: string): string;
+  /** Rename within the same schema. */
+  renameRelation(from: Relation, toName: string, kind: 'table' | 'view'): string;
+  dropRelation(r: Relation, kind: 'table' | 'view'): string;
+  /** `current_timestamp - interval` expression for freshness checks and lookback windows. */
+  intervalAgo(interval: string): string;
+  subtractInterval(expr: string, interval: string): string;
+  /** `CREATE TABLE [IF NOT EXISTS] r (columns…)` with engine type names. */
+  createTable(r: Relation, columns: readonly { name: string; type: string }[], ifNotExists?: boolean): string;
+  /** Adds a column to a table. */
+  addColumn(r: Relation, column: string, type: string): string;
+}
+
+/** A single session with the engine. Not safe for concurrent use; get one per worker. */
+export interface Connection {
+  execute(sql: string, opts?: CallOptions): Promise<QueryResult>;
+  /** Streams a query's rows in batches, for results too big to hold. */
+  stream(sql: string, opts?: CallOptions & { batchSize?: number }): AsyncIterable<Row[]>;
+  begin(opts?: CallOptions): Promise<void>;
+  commit(opts?: CallOptions): Promise<void>;
+  rollback(opts?: CallOptions): Promise<void>;
+  /** Creates `table` (if missing) with the given columns and appends rows fast (appender / COPY). */
+  bulkLoad(table: Relation, input: BulkLoadInput, opts?: CallOptions): Promise<{ rows: number }>;
+  close(): Promise<void>;
+}
+
+export interface Warehouse {
+  /** Adapter type as written in config (`duckdb`, `postgres`). For display and manifests only. */
+  readonly type: string;
+  readonly capabilities: WarehouseCapabilities;
+  readonly dialect: SqlDialect;
+  /** Opens a connection. Callers must close it; prefer `withConnection`. */
+  connect(opts?: CallOptions): Promise<Connection>;
+  /** Lists tables and views, optionally in one schema. Engine system schemas are left out. */
+  listRelations(schema?: string, opts?: CallOptions): Promise<RelationInfo[]>;
+  /** Columns of a relation, or undefined when it does not exist. */
+  describe(r: Relation, opts?: CallOptions): Promise<ColumnInfo[] | undefined>;
+  close(): Promise<void>;
+}
+
+/** Options a warehouse factory receives besides its own config. */
+export interface WarehouseOpenOptions extends CallOptions {
+  /** Project root: relative paths in the config resolve against it. */
+  readonly projectDir: string;
+  /** Open for reading only (the SQL console, `smelt query`). */
+  readonly readOnly?: boolean;
+  /** Name of the target being opened (used for default file names). */
+  readonly targetName?: string;
+}
+
+/** A warehouse adapter: its type name, its config schema and a factory. */
+export interface WarehouseAdapter<Cfg = unknown> {
+  readonly type: string;
+  readonly displayName: string;
+  /** Validates and fills defaults in the adapter's config; throws ConfigError. */
+  parseConfig(raw: unknown): Cfg;
+  open(config: Cfg, opts: WarehouseOpenOptions): Promise<Warehouse>;
+}
+
+/** Runs `fn` with a fresh connection and always closes it. */
+export async function withConnection<T>(wh: Warehouse, fn: (c: Connection) => Promise<T>, opts?: CallOptions): Promise<T> {
+  const conn = await wh.connect(opts);
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Runs `fn` in a transaction on `conn`: commit on success, rollback on error. */
+export async function inTransaction<T>(conn: Connection, fn: () => Promise<T>, opts?: CallOptions): Promise<T> {
+  await conn.begin(opts);
+  try {
+    const out = await fn();
+    await conn.commit(opts);
+    return out;
+  } catch (e) {
+    await conn.rollback().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { WarehouseError } from '../../../core/errors.js';
+import type { ColumnInfo, Relation } from '../../../core/types.js';
+import type { CallOptions, Connection, RelationInfo, Warehouse, WarehouseCapabilities, WarehouseOpenOptions } from '../../warehouse.js';
+import { withConnection } from '../../warehouse.js';
+import type { DuckDBConfig } from './config.js';
+import { DuckDBWarehouseConnection } from './duckdb-connection.js';
+import { DuckDBDialect } from './duckdb-dialect.js';
+
+export const duckdbCapabilities: WarehouseCapabilities = {
+  transactionalDdl: true,
+  concurrentWrites: true,
+  merge: true,
+  replaceViewChangesColumns: true,
+  jsonType: true,
+  readsFiles: true,
+};
+
+/** Embedded DuckDB: one instance per process, one DuckDB connection per smelt connection. */
+export class DuckDBWarehouse implements Warehouse {
+  readonly type = 'duckdb';
+  readonly capabilities = duckdbCapabilities;
+  readonly dialect = new DuckDBDialect();
+
+  private constructor(private readonly instance: DuckDBInstance, readonly path: string) {}
+
+  static async open(config: DuckDBConfig, opts: WarehouseOpenOptions & { defaultPath: string }): Promise<DuckDBWarehouse> {
+    const path = config.path === ':memory:' ? ':memory:' : resolve(opts.projectDir, config.path ?? opts.defaultPath);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const options: Record<string, string> = {};
+    if (opts.readOnly && path !== ':memory:') {
+      // User-facing SQL (smelt query/show, the console) runs read-only and sandboxed:
+      // no writes, no reading or writing arbitrary files, no settings changes.
+      options.access_mode = 'READ_ONLY';
+      options.enable_external_access = 'false';
+    }
+    if (config.threads) options.threads = String(config.threads);
+    if (config.memoryLimit) options.memory_limit = config.memoryLimit;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, options);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      const locked = /lock/i.test(msg);
+      const missing = /does not exist|No such file/i.test(msg);
+      throw new WarehouseError(`cannot open DuckDB database ${path}: ${msg.split('\n')[0]}`, {
+        hint: locked
+          ? 'another smelt process has the database open; wait for it to finish'
+          : missing
+            ? 'the database does not exist yet: run `smelt build` first'
+            : undefined,
+        cause: e,
+      });
+    }
+    const wh = new DuckDBWarehouse(instance, path);
+    for (const ext of config.extensions) await withConnection(wh, (c) => c.execute(`LOAD ${ext}`));
+    return wh;
+  }
+
+  async connect(_opts?: CallOptions): Promise<Connection> {
+    return new DuckDBWarehouseConnection(await this.instance.connect(), this.dialect);
+  }
+
+  listRelations(schema?: string, opts?: CallOptions): Promise<RelationInfo[]> {
+    const d = this.dialect;
+    const where = schema ? `AND table_schema = ${d.literal(schema)}` : '';
+    return withConnection(this, async (c) => {
+      const r = await c.execute(
+        `SELECT table_schema AS s, table_name AS n, table_type AS t FROM information_schema.tables
+         WHERE table_catalog = current_database() AND table_schema NOT IN ('information_schema', 'pg_catalog') ${where}
+         ORDER BY 1, 2`,
+        opts,
+      );
+      return r.rows.map((row) => ({ schema: String(row.s), name: String(row.n), kind: row.t === 'VIEW' ? 'view' : 'table' }));
+    });
+  }
+
+  describe(r: Relation, opts?: CallOptions): Promise<ColumnInfo[] | undefined> {
+    return withConnection(this, async (c) => {
+      const exists = await c.execute(
+        `SELECT 1 FROM information_schema.tables WHERE table_catalog = current_database()
+         AND table_schema = ${this.dialect.literal(r.schema)} AND table_name = ${this.dialect.literal(r.name)}`,
+        opts,
+      );
+      if (exists.rows.length === 0) return undefined;
+      const res = await c.execute(`SELECT * FROM ${this.dialect.relation(r)} LIMIT 0`, opts);
+      return [...res.columns];
+    });
+  }
+
+  async close(): Promise<void> {
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,594 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from '../../../../test/postgres/pg-test-db.js';
+import { AbortedError, ConfigError, WarehouseError } from '../../../core/errors.js';
+import type { Warehouse } from '../../warehouse.js';
+import { inTransaction, withConnection } from '../../warehouse.js';
+import { duckdbAdapter } from '../duckdb/index.js';
+import { parsePostgresConfig, resolveConnection, toMillis } from './config.js';
+import { postgresAdapter } from './index.js';
+import { positionInStatement } from './postgres-connection.js';
+import { compactJson, intervalValue, numericValue, parseArray } from './postgres-values.js';
+
+const available = await postgresAvailable();
+
+const open = (url: string, extra: Record<string, unknown> = {}, readOnly = false) =>
+  postgresAdapter.open(postgresAdapter.parseConfig({ type: 'postgres', url, ...extra }), { projectDir: process.cwd(), readOnly });
+
+describe('postgres config', () => {
+  it('accepts a url or separate fields, with defaults', () => {
+    const c = parsePostgresConfig({ type: 'postgres', url: 'postgres://u:pw@db.example:6543/app' });
+    expect(c.pool).toBe(8);
+    expect(c.application_name).toBe('smelt');
+    const r = resolveConnection(c, { projectDir: '/tmp' });
+    expect(r.target).toEqual({ host: 'db.example', port: 6543, user: 'u', database: 'app' });
+    expect(r.client.password).toBe('pw');
+    const f = resolveConnection(parsePostgresConfig({ type: 'postgres', url: 'postgres://u:pw@h/app', database: 'other', port: '5433' }), { projectDir: '/tmp' });
+    expect(f.target).toMatchObject({ host: 'h', port: 5433, database: 'other' });
+  });
+
+  it('is strict and explains mistakes', () => {
+    expect(() => parsePostgresConfig({ type: 'postgres', url: 'x', poolsize: 3 })).toThrow(/unknown option 'poolsize'/);
+    expect(() => parsePostgresConfig({ type: 'postgres', statement_timeout: 'soon' })).toThrow(ConfigError);
+  });
+
+  it('reads durations', () => {
+    expect(toMillis('30s')).toBe(30_000);
+    expect(toMillis('500ms')).toBe(500);
+    expect(toMillis('5m')).toBe(300_000);
+    expect(toMillis(1200)).toBe(1200);
+    expect(toMillis('1200')).toBe(1200);
+    expect(resolveConnection(parsePostgresConfig({ type: 'postgres', statement_timeout: '2s' }), { projectDir: '/' }).client.statement_timeout).toBe(2000);
+  });
+
+  it('never echoes a malformed url', () => {
+    try {
+      resolveConnection(parsePostgresConfig({ type: 'postgres', url: 'postgres://u:s3cr3t-pw@host:notaport/db' }), { projectDir: '/' });
+    } catch (e) {
+      expect(String((e as Error).message)).not.toContain('s3cr3t-pw');
+    }
+  });
+});
+
+describe('postgres values', () => {
+  it('numeric is a number only when lossless', () => {
+    expect(numericValue('12.50', true)).toBe(12.5);
+    expect(numericValue('1234567890123456789.12', true)).toBe('1234567890123456789.12');
+    expect(numericValue('2.5000000000000000', false)).toBe(2.5);
+    expect(numericValue('2.3333333333333333', false)).toBe('2.3333333333333333');
+    expect(numericValue('NaN', false)).toBe('NaN');
+  });
+  it('compacts jsonb text without touching strings or numbers', () => {
+    expect(compactJson('{"a": [1, 2], "b c": "x, y", "n": 12345678901234567890}')).toBe('{"a":[1,2],"b c":"x, y","n":12345678901234567890}');
+    expect(compactJson('"a \\" b"')).toBe('"a \\" b"');
+  });
+  it('reads intervals as DuckDB does', () => {
+    expect(intervalValue('1 year 2 mons 3 days 04:05:06.5')).toEqual({ months: 14, days: 3, micros: '14706500000' });
+    expect(intervalValue('-00:00:01')).toEqual({ months: 0, days: 0, micros: '-1000000' });
+    expect(intervalValue('00:00:00')).toEqual({ months: 0, days: 0, micros: '0' });
+  });
+  it('parses array literals', () => {
+    expect(parseArray('{1,NULL,"a,b","q\\"x"}', (e) => e)).toEqual(['1', null, 'a,b', 'q"x']);
+    expect(parseArray('{{1,2},{3,4}}', (e) => Number(e))).toEqual([[1, 2], [3, 4]]);
+  });
+  it('maps error positions to lines, counting characters like PostgreSQL', () => {
+    expect(positionInStatement('select 1,\n  2,\n  nope', 19)).toEqual({ line: 3, offset: 18 });
+    expect(positionInStatement('select \u{1F600},\nx', 11)).toEqual({ line: 2, offset: 11 });
+  });
+});
+
+describe.runIf(available)('postgres warehouse', () => {
+  let db: TestDatabase;
+  let wh: Warehouse;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    wh = await open(db.url);
+  });
+  afterAll(async () => {
+    await wh?.close();
+    await db?.drop();
+  });
+
+  const run = (sql: string) => withConnection(wh, (c) => c.execute(sql));
+
+  it('declares its capabilities and types', () => {
+    expect(wh.type).toBe('postgres');
+    expect(wh.capabilities).toEqual({ transactionalDdl: true, concurrentWrites: true, merge: true, replaceViewChangesColumns: false, jsonType: true, readsFiles: false });
+    expect(wh.dialect.typeName('json')).toBe('JSONB');
+    expect(wh.dialect.typeName('double')).toBe('DOUBLE PRECISION');
+    expect(wh.dialect.typeName('blob')).toBe('BYTEA');
+  });
+
+  it('returns the same JSON values as DuckDB for the same query', async () => {
+    const sql = `SELECT CAST(1 AS INTEGER) AS i, CAST(42 AS BIGINT) AS b, CAST(9007199254740993 AS BIGINT) AS big,
+      CAST(1.5 AS DOUBLE PRECISION) AS d, CAST(12.34 AS DECIMAL(10,2)) AS dec, CAST(12 AS DECIMAL(10,2)) AS dec0,
+      CAST(1234567890123456789.12 AS DECIMAL(38,2)) AS bigdec, CAST(-0.5 AS DECIMAL(5,1)) AS neg,
+      CAST('2024-01-02' AS DATE) AS dt, CAST('2024-01-02 03:04:05.123456' AS TIMESTAMP) AS ts,
+      CAST('2024-01-02 03:04:05' AS TIMESTAMP) AS ts0, CAST('2024-01-02 03:04:05.12' AS TIMESTAMP) AS ts12,
+      CAST('2024-01-02 03:04:05+02' AS TIMESTAMP WITH TIME ZONE) AS tstz, TRUE AS bo, CAST('héllo ☃' AS VARCHAR) AS v,
+      CAST('8c1c5d3e-6b7a-4c57-9f27-5d1c8c8a0b11' AS UUID) AS u, CAST(NULL AS INTEGER) AS n,
+      CAST('01:02:03.5' AS TIME) AS t, COUNT(*) AS cnt, SUM(CAST(2 AS INTEGER)) AS s`;
+    const duck = await duckdbAdapter.open(duckdbAdapter.parseConfig({ type: 'duckdb', path: ':memory:' }), { projectDir: process.cwd() });
+    try {
+      const expected = await withConnection(duck, (c) => c.execute(sql));
+      const got = await run(sql);
+      expect(got.rows).toEqual(expected.rows);
+      expect(got.columns.map((c) => c.logicalType)).toEqual(expected.columns.map((c) => c.logicalType));
+    } finally {
+      await duck.close();
+    }
+  });
+
+  it('returns jsonb as compact text, intervals, arrays, bytea and repeated column names like DuckDB', async () => {
+    const r = await run(`SELECT '{"b":1,"a":[1, 2]}'::jsonb AS j, '{"b":1,"a":[1, 2]}'::json AS jt, INTERVAL '1 day' AS iv,
+      ARRAY[1,2] AS ints, ARRAY['a', NULL] AS texts, '\\x00ff61'::bytea AS bl, 1 AS x, 2 AS x, 'NaN'::float8 AS nan, 'Infinity'::numeric AS inf`);
+    expect(r.rows[0]).toEqual({
+      j: '{"a":[1,2],"b":1}', jt: '{"b":1,"a":[1, 2]}', iv: { months: 0, days: 1, micros: '0' }, ints: [1, 2], texts: ['a', null],
+      bl: '\\x00\\xFFa', x: 1, 'x:1': 2, nan: NaN, inf: 'Infinity',
+    });
+    expect(r.columns.map((c) => `${c.name}:${c.type}:${c.logicalType}`)).toEqual([
+      'j:JSONB:json', 'jt:JSON:json', 'iv:INTERVAL:other', 'ints:INTEGER[]:other', 'texts:TEXT[]:other', 'bl:BYTEA:blob', 'x:INTEGER:integer',
+      'x:INTEGER:integer', 'nan:DOUBLE PRECISION:double', 'inf:NUMERIC:decimal',
+    ]);
+  });
+
+  it('names and reads user types: enums, domains and their arrays', async () => {
+    await run(`CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE DOMAIN posint AS integer CHECK (VALUE > 0)`);
+    const r = await run(`SELECT 'happy'::mood AS m, ARRAY['sad'::mood] AS ms, 5::posint AS p`);
+    expect(r.rows[0]).toEqual({ m: 'happy', ms: ['sad'], p: 5 });
+    // Result columns of a domain type carry the base type; the table's column keeps the domain's name.
+    expect(r.columns.map((c) => [c.type, c.logicalType])).toEqual([['mood', 'varchar'], ['mood[]', 'other'], ['INTEGER', 'integer']]);
+    await run('CREATE TABLE public.typed (m mood, p posint)');
+    expect((await wh.describe({ schema: 'public', name: 'typed' }))!.map((c) => [c.type, c.logicalType])).toEqual([['mood', 'varchar'], ['posint', 'integer']]);
+  });
+
+  it('executes DDL and DML and reports affected rows', async () => {
+    await run('CREATE SCHEMA IF NOT EXISTS dml; CREATE TABLE dml.t (id int, name text)');
+    const ins = await run(`INSERT INTO dml.t VALUES (1, 'a'), (2, 'b'), (3, 'c')`);
+    expect(ins.rowsAffected).toBe(3);
+    const upd = await run(`UPDATE dml.t SET name = 'z' WHERE id > 1`);
+    expect(upd.rowsAffected).toBe(2);
+    const merged = await run(`MERGE INTO dml.t AS t USING (VALUES (3, 'm'), (4, 'n')) AS s(id, name) ON t.id = s.id
+      WHEN MATCHED THEN UPDATE SET name = s.name WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.name)`);
+    expect(merged.rowsAffected).toBe(2);
+    expect((await run('SELECT id, name FROM dml.t ORDER BY id')).rows).toEqual([{ id: 1, name: 'a' }, { id: 2, name: 'z' }, { id: 3, name: 'm' }, { id: 4, name: 'n' }]);
+  });
+
+  it('streams big results in batches and can stop early', async () => {
+    await withConnection(wh, async (c) => {
+      let n = 0;
+      let batches = 0;
+      for await (const b of c.stream('SELECT g AS i FROM generate_series(1, 2500) g', { batchSize: 1000 })) {
+        n += b.length;
+        batches++;
+        expect(b.length).toBeLessThanOrEqual(1000);
+      }
+      expect([n, batches]).toEqual([2500, 3]);
+      for await (const b of c.stream('SELECT g AS i FROM generate_series(1, 100000) g', { batchSize: 10 })) {
+        expect(b[0]).toEqual({ i: 1 });
+        break;
+      }
+      const typed = [];
+      for await (const b of c.stream(`SELECT 9007199254740993::int8 AS big, '{"a": 1}'::jsonb AS j, 1.50::numeric(4,2) AS n, DATE '2024-01-02' AS d`)) typed.push(...b);
+      expect(typed).toEqual([{ big: '9007199254740993', j: '{"a":1}', n: 1.5, d: '2024-01-02' }]);
+      // The session is usable again after stopping early.
+      expect((await c.execute('SELECT 7 AS x')).rows).toEqual([{ x: 7 }]);
+    });
+  });
+
+  it('rolls back DDL and data together, and never reports a failed transaction as committed', async () => {
+    await withConnection(wh, async (c) => {
+      await expect(
+        inTransaction(c, async () => {
+          await c.execute('CREATE TABLE public.tx_gone (x int)');
+          await c.execute('INSERT INTO public.tx_gone VALUES (1)');
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await wh.describe({ schema: 'public', name: 'tx_gone' })).toBeUndefined();
+      await c.begin();
+      await c.execute('SELECT 1/0').catch(() => undefined);
+      await expect(c.commit()).rejects.toThrow(/rolled back/);
+    });
+  });
+
+  it('bulk-loads tricky values with COPY and reads them back exactly', async () => {
+    const tricky: unknown[][] = [
+      [1, 'plain', { a: 1, s: 'x"y' }, true, '2024-02-29', '2024-02-29T10:11:12.345Z', 1.25, '12345678901234567890'],
+      [2, 'comma, "quotes" and \'single\'', [1, 'two', null], false, null, null, -0.5, null],
+      [3, 'new\nline\r\nand\ttab', null, null, '1999-12-31', '1999-12-31 23:59:59', Number.NaN, '-1'],
+      [4, '', { nested: { deep: ['ü', '☃', '😀'] } }, true, '2000-01-01', null, 1e-7, '0'],
+      [5, null, { text: 'not json? {' }, false, null, null, null, null],
+      [6, '\\.', { back: 'sla\\sh' }, null, null, null, 3, '9007199254740993'],
+      [7, 'unicode: ünïcødé ☃ 😀 中文', [], true, null, null, 0, '42'],
+    ];
+    await withConnection(wh, async (c) => {
+      const res = await c.bulkLoad(
+        { schema: 'bulk', name: 'tricky' },
+        {
+          columns: [
+            { name: 'id', type: 'integer' }, { name: 'Name with Space', type: 'varchar' }, { name: 'payload', type: 'json' },
+            { name: 'flag', type: 'boolean' }, { name: 'day', type: 'date' }, { name: 'at', type: 'timestamptz' },
+            { name: 'x', type: 'double' }, { name: 'big', type: 'decimal', sqlType: 'NUMERIC(30,0)' },
+          ],
+          batches: (async function* () {
+            yield tricky.slice(0, 3);
+            yield tricky.slice(3);
+          })(),
+        },
+      );
+      expect(res.rows).toBe(7);
+      const back = await c.execute(`SELECT * FROM bulk.tricky ORDER BY id`);
+      expect(back.rows.map((r) => r['Name with Space'])).toEqual(tricky.map((t) => t[1]));
+      expect(back.rows.map((r) => (r.payload === null ? null : JSON.parse(String(r.payload))))).toEqual(tricky.map((t) => t[2]));
+      expect(back.rows.map((r) => r.flag)).toEqual(tricky.map((t) => t[3]));
+      expect(back.rows.map((r) => r.day)).toEqual(tricky.map((t) => t[4]));
+      expect(back.rows[0]!.at).toMatch(/^2024-02-29 \d\d:11:12\.345/);
+      expect(back.rows.map((r) => r.x)).toEqual([1.25, -0.5, Number.NaN, 1e-7, null, 3, 0]);
+      expect(back.rows.map((r) => r.big)).toEqual(['12345678901234567890', null, -1, 0, null, '9007199254740993', 42]);
+      expect(back.columns.find((x) => x.name === 'payload')!.type).toBe('JSONB');
+      // Appends to the existing table.
+      await c.bulkLoad({ schema: 'bulk', name: 'tricky' }, { columns: [{ name: 'id', type: 'integer' }], batches: [[[8]]] });
+      expect((await c.execute('SELECT COUNT(*) AS n FROM bulk.tricky')).rows[0]!.n).toBe(8);
+    });
+  });
+
+  it('bulk-loads blobs given as bytes or as base64 text', async () => {
+    await withConnection(wh, async (c) => {
+      await c.bulkLoad({ schema: 'bulk', name: 'blobs' }, {
+        columns: [{ name: 'id', type: 'integer' }, { name: 'b', type: 'blob' }],
+        batches: [[[1, new Uint8Array([0, 255, 97])], [2, Buffer.from('a"b').toString('base64')], [3, null]]],
+      });
+      expect((await c.execute('SELECT b FROM bulk.blobs ORDER BY id')).rows).toEqual([{ b: '\\x00\\xFFa' }, { b: 'a\\x22b' }, { b: null }]);
+    });
+  });
+
+  it('reports a bad bulk value with the COPY line and column', async () => {
+    await withConnection(wh, async (c) => {
+      const err = await c
+        .bulkLoad({ schema: 'bulk', name: 'typed' }, { columns: [{ name: 'n', type: 'integer' }], batches: [[[1], ['nope']]] })
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(WarehouseError);
+      expect(err.message).toMatch(/invalid input syntax for type integer: "nope".*line 2, column n/);
+      expect((await c.execute('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+    });
+  });
+
+  it('points errors at the statement line and names the engine', async () => {
+    const err = await run('SELECT 1 AS a,\n  2 AS b,\n  no_such_column AS c\nFROM (SELECT 1) AS s').catch((e) => e);
+    expect(err).toBeInstanceOf(WarehouseError);
+    expect(err.statementLine).toBe(3);
+    expect(err.message).toMatch(/^PostgreSQL: column "no_such_column" does not exist \(SQLSTATE 42703\)$/);
+    const syntax = await run('SELECT 1\nFROM (SELECT 1 AS x) s\nQUALIFY x = 1').catch((e) => e);
+    expect(syntax.statementLine).toBe(3);
+    expect(syntax.message).toContain('syntax error');
+    expect(syntax.hint).toMatch(/PostgreSQL/);
+  });
+
+  it('maps an error in a view model to the model line, through the one-string view build', async () => {
+    const { makeExec } = await import('../../../transform/run/statement.js');
+    const body = 'select 1 as a, -- first\n  2 as b,\n  nope as c -- line 3\nfrom (select 1) s -- trailing comment';
+    const [stmt, ...rest] = wh.dialect.createView({ schema: 'public', name: 'err_view' }, body);
+    expect(rest).toEqual([]);
+    await withConnection(wh, async (c) => {
+      const exec = makeExec(c);
+      const err = await exec(stmt!, { body, file: 'models/err_view.sql', lineMap: [5, 6, 7, 8], node: 'model.x.err_view' }).catch((e) => e);
+      expect(err).toBeInstanceOf(WarehouseError);
+      expect(err.location).toEqual({ file: 'models/err_view.sql', line: 7 });
+      // The failed build left nothing behind, and the good one (with its trailing comment) works.
+      expect(await wh.listRelations('public')).not.toContainEqual(expect.objectContaining({ name: 'err_view__smelt_tmp' }));
+      await exec(wh.dialect.createView({ schema: 'public', name: 'err_view' }, body.replace('nope', '3'))[0]!);
+      expect((await c.execute('SELECT * FROM public.err_view')).rows).toEqual([{ a: 1, b: 2, c: 3 }]);
+    });
+  });
+
+  it('lists relations and describes them, leaving out system schemas', async () => {
+    await run(`CREATE SCHEMA intro; CREATE TABLE intro.t (id bigint NOT NULL, amount numeric(10,2), at timestamptz, tags text[], doc jsonb);
+      CREATE VIEW intro.v AS SELECT id FROM intro.t; CREATE MATERIALIZED VIEW intro.mv AS SELECT id FROM intro.t`);
+    expect(await wh.listRelations('intro')).toEqual([
+      { schema: 'intro', name: 'mv', kind: 'view' },
+      { schema: 'intro', name: 't', kind: 'table' },
+      { schema: 'intro', name: 'v', kind: 'view' },
+    ]);
+    const all = await wh.listRelations();
+    expect(all.some((r) => ['pg_catalog', 'information_schema', 'pg_toast'].includes(r.schema))).toBe(false);
+    expect(await wh.describe({ schema: 'intro', name: 't' })).toEqual([
+      { name: 'id', type: 'BIGINT', logicalType: 'bigint', nullable: false },
+      { name: 'amount', type: 'NUMERIC(10,2)', logicalType: 'decimal', nullable: true },
+      { name: 'at', type: 'TIMESTAMP WITH TIME ZONE', logicalType: 'timestamptz', nullable: true },
+      { name: 'tags', type: 'TEXT[]', logicalType: 'other', nullable: true },
+      { name: 'doc', type: 'JSONB', logicalType: 'json', nullable: true },
+    ]);
+    expect(await wh.describe({ schema: 'intro', name: 'nope' })).toBeUndefined();
+    // describe and execute agree on type names.
+    const q = await run('SELECT * FROM intro.t LIMIT 0');
+    expect(q.columns.map((c) => c.type)).toEqual(['BIGINT', 'NUMERIC(10,2)', 'TIMESTAMP WITH TIME ZONE', 'TEXT[]', 'JSONB']);
+  });
+
+  it('refuses identifiers PostgreSQL would truncate', () => {
+    expect(() => wh.dialect.relation({ schema: 'main', name: 'x'.repeat(64) })).toThrow(/63-byte limit/);
+    expect(wh.dialect.relation({ schema: 'main', name: 'x'.repeat(63) })).toContain('x'.repeat(63));
+  });
+
+  it('creates a schema from many sessions at once', async () => {
+    await Promise.all(Array.from({ length: 6 }, () => run(wh.dialect.createSchema('raced'))));
+    expect((await db.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'raced'`)).length).toBe(1);
+  });
+
+  it('subtracts intervals', async () => {
+    const r = await run(`SELECT ${wh.dialect.subtractInterval("CAST('2024-03-01' AS DATE)", '1 day')} AS d, ${wh.dialect.intervalAgo('1 hour')} < CURRENT_TIMESTAMP AS ok`);
+    expect(r.rows[0]).toEqual({ d: '2024-02-29 00:00:00', ok: true });
+  });
+
+  describe('views and swaps keep dependent views working', () => {
+    const exec = (c: import('../../warehouse.js').Connection, stmts: string[]) =>
+      inTransaction(c, async () => {
+        for (const s of stmts) await c.execute(s);
+      });
+
+    it('replaces a view whose columns change, recreating what depends on it', async () => {
+      const d = wh.dialect;
+      const v1 = { schema: 'vw', name: 'v1' };
+      await run(`CREATE SCHEMA vw; CREATE TABLE vw.base (a int, b int, c int); INSERT INTO vw.base VALUES (1, 2, 3)`);
+      await withConnection(wh, async (c) => {
+        await exec(c, d.createView(v1, 'SELECT a, b, c FROM vw.base'));
+        await c.execute(`CREATE VIEW vw.v2 AS SELECT a, c FROM vw.v1; CREATE VIEW vw.v3 AS SELECT a + c AS s FROM vw.v2;
+          COMMENT ON VIEW vw.v2 IS 'kept'; GRANT SELECT ON vw.v2 TO PUBLIC; COMMENT ON VIEW vw.v1 IS 'mine'`);
+        // Adding a column: replaced in place.
+        await exec(c, d.createView(v1, 'SELECT a, b, c, a * 10 AS d FROM vw.base'));
+        expect((await c.execute('SELECT * FROM vw.v1')).rows).toEqual([{ a: 1, b: 2, c: 3, d: 10 }]);
+        // Dropping b and retyping: CREATE OR REPLACE cannot; drop, recreate, reattach v2 and v3.
+        await exec(c, d.createView(v1, 'SELECT a, CAST(c AS bigint) * 2 AS c FROM vw.base'));
+        expect((await c.execute('SELECT * FROM vw.v1')).rows).toEqual([{ a: 1, c: 6 }]);
+        expect((await c.execute('SELECT * FROM vw.v3')).rows).toEqual([{ s: 7 }]);
+        const meta = await c.execute(`SELECT obj_description('vw.v2'::regclass) AS d2, obj_description('vw.v1'::regclass) AS d1,
+          has_table_privilege('public', 'vw.v2', 'SELECT') AS pub`);
+        expect(meta.rows[0]).toEqual({ d2: 'kept', d1: 'mine', pub: true });
+        expect((await wh.listRelations('vw')).map((r) => r.name)).toEqual(['base', 'v1', 'v2', 'v3']);
+      });
+    });
+
+    it('fails, changing nothing, when a dependent view needs a column that went away', async () => {
+      const d = wh.dialect;
+      await withConnection(wh, async (c) => {
+        const err = await exec(c, d.createView({ schema: 'vw', name: 'v1' }, 'SELECT a FROM vw.base')).catch((e) => e);
+        expect(err).toBeInstanceOf(WarehouseError);
+        expect(err.message).toMatch(/cannot recreate view vw\.v2, which reads vw\.v1: column .* does not exist/);
+        expect(err.hint).toMatch(/DROP VIEW vw\.v2/);
+        expect((await c.execute('SELECT * FROM vw.v3')).rows).toEqual([{ s: 7 }]);
+        expect((await c.execute('SELECT * FROM vw.v1')).columns.map((x) => x.name)).toEqual(['a', 'c']);
+      });
+    });
+
+    it('swaps a table under dependent views (rename, rename, drop) in one transaction', async () => {
+      const d = wh.dialect;
+      const t = { schema: 'vw', name: 'base' };
+      await withConnection(wh, async (c) => {
+        await exec(c, [
+          d.createTableAs({ schema: 'vw', name: 'base__smelt_tmp' }, 'SELECT 5 AS a, 6 AS b, 7 AS c, 8 AS extra'),
+          d.renameRelation(t, 'base__smelt_old', 'table'),
+          d.renameRelation({ schema: 'vw', name: 'base__smelt_tmp' }, 'base', 'table'),
+          d.dropRelation({ schema: 'vw', name: 'base__smelt_old' }, 'table'),
+        ]);
+        expect((await c.execute('SELECT * FROM vw.v3')).rows).toEqual([{ s: 19 }]);
+        // Table → view and back under the same dependents.
+        await exec(c, [d.dropRelation(t, 'table'), ...d.createView(t, 'SELECT 1 AS a, 2 AS b, 3 AS c')]);
+        expect((await c.execute('SELECT * FROM vw.v3')).rows).toEqual([{ s: 7 }]);
+        await exec(c, [
+          d.createTableAs({ schema: 'vw', name: 'base__smelt_tmp' }, 'SELECT 10 AS a, 0 AS b, 1 AS c'),
+          d.dropRelation(t, 'view'),
+          d.renameRelation({ schema: 'vw', name: 'base__smelt_tmp' }, 'base', 'table'),
+        ]);
+        expect((await c.execute('SELECT * FROM vw.v3')).rows).toEqual([{ s: 12 }]);
+      });
+    });
+
+    it('never drops a dependent view silently', async () => {
+      const d = wh.dialect;
+      await withConnection(wh, async (c) => {
+        const err = await c.execute(d.dropRelation({ schema: 'vw', name: 'base' }, 'table')).catch((e) => e);
+        expect(err).toBeInstanceOf(WarehouseError);
+        expect(err.message).toMatch(/dependent view vw\.v1 .*not recreated/);
+        expect((await c.execute('SELECT * FROM vw.v3')).rows).toEqual([{ s: 12 }]);
+        await c.begin();
+        await c.execute(d.dropRelation({ schema: 'vw', name: 'base' }, 'table'));
+        await expect(c.commit()).rejects.toThrow(/not recreated/);
+        expect((await c.execute('SELECT * FROM vw.v3')).rows).toEqual([{ s: 12 }]);
+      });
+    });
+
+    it('lets parallel swaps that share a dependent view finish without deadlock', async () => {
+      const d = wh.dialect;
+      await run(`CREATE TABLE vw.pa (k int, x int); CREATE TABLE vw.pb (k int, y int); INSERT INTO vw.pa VALUES (1, 1); INSERT INTO vw.pb VALUES (1, 2);
+        CREATE VIEW vw.both AS SELECT pa.k, x, y FROM vw.pa JOIN vw.pb USING (k)`);
+      const swap = (name: string, body: string) =>
+        withConnection(wh, (c) =>
+          exec(c, [
+            d.dropRelation({ schema: 'vw', name: `${name}__smelt_tmp` }, 'table'),
+            d.createTableAs({ schema: 'vw', name: `${name}__smelt_tmp` }, body),
+            d.renameRelation({ schema: 'vw', name }, `${name}__smelt_old`, 'table'),
+            d.renameRelation({ schema: 'vw', name: `${name}__smelt_tmp` }, name, 'table'),
+            d.dropRelation({ schema: 'vw', name: `${name}__smelt_old` }, 'table'),
+          ]),
+        );
+      for (let i = 0; i < 5; i++) await Promise.all([swap('pa', `SELECT 1 AS k, ${i} AS x`), swap('pb', `SELECT 1 AS k, ${i} AS y`)]);
+      expect((await run('SELECT x, y FROM vw.both')).rows).toEqual([{ x: 4, y: 4 }]);
+    });
+  });
+
+  it('enforces statement_timeout with a clear error', async () => {
+    const short = await open(db.url, { statement_timeout: '300ms' });
+    try {
+      const err = await withConnection(short, (c) => c.execute('SELECT pg_sleep(3)')).catch((e) => e);
+      expect(err).toBeInstanceOf(WarehouseError);
+      expect(err.message).toBe('PostgreSQL: statement timed out after 300ms (statement_timeout) (SQLSTATE 57014)');
+      expect(err.hint).toMatch(/statement_timeout/);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('cancels the running query on abort', async () => {
+    const ac = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ac.abort(), 300);
+    const err = await withConnection(wh, (c) => c.execute(`SELECT pg_sleep(30) AS abort_me`, { signal: ac.signal })).catch((e) => e);
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const busy = await db.query(`SELECT pid FROM pg_stat_activity WHERE query LIKE '%abort_me%' AND state = 'active' AND pid <> pg_backend_pid()`);
+    expect(busy).toEqual([]);
+    // Aborting a stream and a bulk load too.
+    const ac2 = new AbortController();
+    setTimeout(() => ac2.abort(), 300);
+    const err2 = await withConnection(wh, async (c) => {
+      for await (const _ of c.stream(`SELECT pg_sleep(30)`, { signal: ac2.signal })) void _;
+    }).catch((e) => e);
+    expect(err2).toBeInstanceOf(AbortedError);
+    const ac3 = new AbortController();
+    const err3 = await withConnection(wh, (c) =>
+      c.bulkLoad({ schema: 'bulk', name: 'aborted' }, {
+        columns: [{ name: 'n', type: 'integer' }],
+        batches: (async function* () {
+          yield [[1]];
+          ac3.abort();
+          await new Promise((r) => setTimeout(r, 50));
+          yield [[2]];
+        })(),
+      }, { signal: ac3.signal }),
+    ).catch((e) => e);
+    expect(err3).toBeInstanceOf(AbortedError);
+    expect((await run('SELECT COUNT(*) AS n FROM bulk.aborted')).rows).toEqual([{ n: 0 }]);
+    // The warehouse still works.
+    expect((await run('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it('opens read-only when asked', async () => {
+    const ro = await open(db.url, {}, true);
+    try {
+      const err = await withConnection(ro, (c) => c.execute('CREATE TABLE public.nope (x int)')).catch((e) => e);
+      expect(err.message).toMatch(/read-only transaction/);
+      expect((await withConnection(ro, (c) => c.execute('SELECT 1 AS x'))).rows).toEqual([{ x: 1 }]);
+    } finally {
+      await ro.close();
+    }
+  });
+
+  it('searches the configured schemas for unqualified names', async () => {
+    await run('CREATE SCHEMA sp_first; CREATE SCHEMA sp_second; CREATE TABLE sp_second.only_here (x int)');
+    const sp = await open(db.url, { search_path: ['sp_first', 'sp_second'] });
+    try {
+      await withConnection(sp, async (c) => {
+        await c.execute('CREATE TABLE made_here (x int)');
+        expect((await c.execute('SELECT count(*) AS n FROM only_here')).rows).toEqual([{ n: 0 }]);
+      });
+      expect(await wh.describe({ schema: 'sp_first', name: 'made_here' })).toBeDefined();
+    } finally {
+      await sp.close();
+    }
+  });
+
+  it('explains pool exhaustion instead of hanging', async () => {
+    const small = await open(db.url, { pool: 1, connect_timeout: '500ms' });
+    const held = await small.connect();
+    try {
+      const err = await small.connect().catch((e) => e);
+      expect(err.message).toMatch(/all 1 pooled connections stayed busy/);
+      expect(err.hint).toMatch(/warehouse.pool/);
+      // Catalog look-ups have their own session.
+      expect(await small.describe({ schema: 'nope', name: 'nope' })).toBeUndefined();
+    } finally {
+      await held.close();
+      await small.close();
+    }
+  });
+
+  describe('connection failures are one clear line without the password', () => {
+    const check = (e: unknown, message: RegExp, hint: RegExp, secret: string) => {
+      expect(e).toBeInstanceOf(WarehouseError);
+      const err = e as WarehouseError;
+      expect(err.message).toMatch(message);
+      expect(err.hint).toMatch(hint);
+      for (const text of [err.message, err.hint ?? '', JSON.stringify(err.toJSON())]) {
+        expect(text).not.toContain(secret);
+        expect(text).not.toContain('\n');
+      }
+    };
+
+    it('server not running', async () => {
+      const e = await open('postgres://postgres:Secret-Unreachable-1@127.0.0.1:1/x').catch((x) => x);
+      check(e, /^cannot connect to PostgreSQL at 127\.0\.0\.1:1: connection refused$/, /is PostgreSQL running on 127\.0\.0\.1:1\?/, 'Secret-Unreachable-1');
+    });
+
+    it('unknown host', async () => {
+      const e = await open('postgres://u:Secret-Host-2@no-such-host.invalid:5432/x').catch((x) => x);
+      check(e, /unknown host 'no-such-host\.invalid'/, /check the host/, 'Secret-Host-2');
+    });
+
+    it('database missing', async () => {
+      const u = new URL(db.url);
+      u.password = 'Secret-Db-3';
+      u.pathname = '/smelt_no_such_db';
+      const e = await open(u.toString()).catch((x) => x);
+      check(e, /database "smelt_no_such_db" does not exist/, /createdb smelt_no_such_db/, 'Secret-Db-3');
+    });
+
+    it('role missing', async () => {
+      const u = new URL(db.url);
+      u.username = 'smelt_no_such_role';
+      u.password = 'Secret-Role-4';
+      const e = await open(u.toString()).catch((x) => x);
+      check(e, /role "smelt_no_such_role" does not exist/, /check the user/, 'Secret-Role-4');
+    });
+
+    it('SSL asked of a server without it', async (ctx) => {
+      const ssl = await db.query(`SHOW ssl`);
+      if (ssl[0].ssl !== 'off') ctx.skip();
+      const u = new URL(db.url);
+      u.password = 'Secret-Ssl-7';
+      const e = await open(u.toString(), { ssl: true }).catch((x) => x);
+      check(e, /the server does not support SSL/, /ssl: false/, 'Secret-Ssl-7');
+    });
+
+    describe('wrong password (a fake server that asks for one and refuses it)', () => {
+      let server: Server;
+      let port: number;
+      beforeAll(async () => {
+        server = createServer((sock) => {
+          let stage = 0;
+          sock.on('data', (buf) => {
+            if (stage === 0 && buf.readInt32BE(4) === 80877103) {
+              sock.write('N'); // no SSL
+              return;
+            }
+            if (stage === 0) {
+              stage = 1;
+              sock.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])); // AuthenticationCleartextPassword
+              return;
+            }
+            const fields = ['SFATAL', 'VFATAL', 'C28P01', 'Mpassword authentication failed for user "alice"'];
+            const body = Buffer.concat([...fields.map((f) => Buffer.from(`${f}\0`)), Buffer.from([0])]);
+            const head = Buffer.alloc(5);
+            head.write('E', 0);
+            head.writeInt32BE(body.length + 4, 1);
+            sock.end(Buffer.concat([head, body]));
+          });
+          sock.on('error', () => undefined);
+        });
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+        port = (server.address() as { port: number }).port;
+      });
+      afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+      it('says what failed and what to check', async () => {
+        const e = await open(`postgres://alice:Wrong-Password-5@127.0.0.1:${port}/app`).catch((x) => x);
+        check(e, new RegExp(`^cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}: password authentication failed for user "alice"$`), /check the user and password/, 'Wrong-Password-5');
+      });
+
+      it('also with the password given as a field', async () => {
+        const e = await open('', { url: undefined, host: '127.0.0.1', port, user: 'alice', password: 'Wrong-Password-6', database: 'app' }).catch((x) => x);
+        check(e, /password authentication failed/, /check the user and password/, 'Wrong-Password-6');
+      });
+    });
+  });
+});

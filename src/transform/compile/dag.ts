@@ -1,0 +1,85 @@
+/** Graph utilities over the manifest: topological order, cycles, parents and children. */
+import { CompileError } from '../../core/errors.js';
+import type { ManifestNode } from '../manifest.js';
+
+export interface Graph {
+  readonly parents: ReadonlyMap<string, readonly string[]>;
+  readonly children: ReadonlyMap<string, readonly string[]>;
+}
+
+export function buildGraph(nodes: Readonly<Record<string, ManifestNode>>): Graph {
+  const parents = new Map<string, string[]>();
+  const children = new Map<string, string[]>();
+  for (const id of Object.keys(nodes)) {
+    parents.set(id, []);
+    children.set(id, []);
+  }
+  for (const n of Object.values(nodes)) {
+    for (const p of n.dependsOn) {
+      if (!nodes[p]) continue;
+      parents.get(n.id)!.push(p);
+      children.get(p)!.push(n.id);
+    }
+  }
+  return { parents, children };
+}
+
+/** Throws a CompileError naming the cycle (`a → b → a`) and the file of its first node. */
+export function assertAcyclic(nodes: Readonly<Record<string, ManifestNode>>, g: Graph): void {
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (id: string): void => {
+    state.set(id, 1);
+    stack.push(id);
+    for (const p of g.parents.get(id) ?? []) {
+      const s = state.get(p);
+      if (s === 1) {
+        const cycle = [...stack.slice(stack.indexOf(p)), p].map((x) => nodes[x]!.name);
+        throw new CompileError(`dependency cycle: ${cycle.join(' → ')}`, {
+          location: { file: nodes[p]!.file },
+          hint: 'a model cannot depend on itself through ref(); use is_incremental() and {{ this }} to read its own table',
+        });
+      }
+      if (s === undefined) visit(p);
+    }
+    stack.pop();
+    state.set(id, 2);
+  };
+  for (const id of Object.keys(nodes).sort()) if (!state.has(id)) visit(id);
+}
+
+/** Kahn's algorithm; ties broken by id for stable output. */
+export function topoSort(ids: Iterable<string>, g: Graph): string[] {
+  const set = new Set(ids);
+  const indeg = new Map<string, number>();
+  for (const id of set) indeg.set(id, (g.parents.get(id) ?? []).filter((p) => set.has(p)).length);
+  const ready = [...set].filter((id) => indeg.get(id) === 0).sort();
+  const out: string[] = [];
+  while (ready.length) {
+    const id = ready.shift()!;
+    out.push(id);
+    for (const c of g.children.get(id) ?? []) {
+      if (!set.has(c)) continue;
+      const d = indeg.get(c)! - 1;
+      indeg.set(c, d);
+      if (d === 0) {
+        const i = ready.findIndex((r) => r > c);
+        ready.splice(i < 0 ? ready.length : i, 0, c);
+      }
+    }
+  }
+  return out;
+}
+
+/** All ancestors (or descendants) of `id`, up to `depth` hops. */
+export function walk(g: Graph, id: string, dir: 'up' | 'down', depth = Infinity): Set<string> {
+  const edges = dir === 'up' ? g.parents : g.children;
+  const seen = new Set<string>();
+  let frontier = [id];
+  for (let d = 0; d < depth && frontier.length; d++) {
+    const next: string[] = [];
+    for (const f of frontier) for (const x of edges.get(f) ?? []) if (!seen.has(x)) { seen.add(x); next.push(x); }
+    frontier = next;
+  }
+  return seen;
+}

@@ -1,0 +1,54 @@
+/**
+ * Executes SQL built around a node's compiled SQL and, when the engine rejects
+ * it, points the error at the node's source file and line (via the line map).
+ */
+import { WarehouseError } from '../../core/errors.js';
+import type { Connection, QueryResult } from '../../storage/warehouse.js';
+
+export interface SqlOrigin {
+  /** The compiled SQL as it appears inside the statement. */
+  readonly body: string;
+  readonly file: string;
+  readonly lineMap: readonly number[];
+  readonly node: string;
+}
+
+export interface Exec {
+  /** Runs a statement; errors come back as WarehouseError with the node's file and line. */
+  (sql: string, origin?: SqlOrigin): Promise<QueryResult>;
+  readonly conn: Connection;
+  readonly signal?: AbortSignal;
+}
+
+export function makeExec(conn: Connection, signal?: AbortSignal): Exec {
+  const exec = async (sql: string, origin?: SqlOrigin): Promise<QueryResult> => {
+    try {
+      return await conn.execute(sql, { signal });
+    } catch (e) {
+      if (!(e instanceof WarehouseError) || !origin) throw e;
+      let line: number | undefined;
+      const at = sql.indexOf(origin.body);
+      if (e.statementLine !== undefined && at >= 0) {
+        const before = sql.slice(0, at).split('\n').length - 1;
+        const bodyLine = e.statementLine - before; // 1-based line within the body
+        const mapped = origin.lineMap[bodyLine - 1];
+        if (mapped) line = mapped;
+      }
+      throw new WarehouseError(e.message, {
+        location: { file: origin.file, line },
+        node: origin.node,
+        hint: e.hint ?? hintFor(e.message),
+        statementLine: e.statementLine,
+        cause: e,
+      });
+    }
+  };
+  return Object.assign(exec, { conn, signal });
+}
+
+function hintFor(message: string): string | undefined {
+  const cand = /Candidate bindings: ([^\n]+)/.exec(message);
+  if (cand) return `did you mean ${cand[1]!.split(',')[0]!.trim()}?`;
+  if (/syntax error/i.test(message)) return 'check the SQL near the line shown; run `smelt compile <model>` to see the compiled SQL';
+  return undefined;
+}

@@ -1,0 +1,170 @@
+/**
+ * SQL templates: `{{ expr }}`, `{% if %}…{% elif %}…{% else %}…{% endif %}`,
+ * `{% set name = expr %}` and `{# comments #}`, with `{%-`/`-%}` trimming.
+ * Parsing happens once per file; rendering keeps a line map so that an engine
+ * error on line N of the compiled SQL points at the right line of the source.
+ */
+import { CompileError } from '../../core/errors.js';
+import { evalExpr, parseExpr, TemplateCallError, type Expr } from './expr.js';
+
+type Node =
+  | { k: 'text'; text: string; line: number }
+  | { k: 'out'; expr: Expr; line: number; col: number }
+  | { k: 'set'; name: string; expr: Expr; line: number; col: number }
+  | { k: 'if'; branches: { cond: Expr; body: Node[]; line: number; col: number }[]; otherwise?: Node[] };
+
+export interface Template {
+  readonly file: string;
+  readonly source: string;
+  readonly nodes: Node[];
+}
+
+export interface Rendered {
+  readonly text: string;
+  /** `lineMap[i]` is the 1-based source line of output line i+1. */
+  readonly lineMap: number[];
+}
+
+/** Converts an offset into 1-based line and column. */
+export function lineCol(src: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let last = -1;
+  for (let i = 0; i < offset && i < src.length; i++) if (src.charCodeAt(i) === 10) { line++; last = i; }
+  return { line, column: offset - last };
+}
+
+export function parseTemplate(source: string, file: string): Template {
+  const fail = (msg: string, offset: number, hint?: string): never => {
+    throw new CompileError(msg, { location: { file, ...lineCol(source, offset) }, hint });
+  };
+  const root: Node[] = [];
+  // Stack of open `if` blocks: the body being filled and the node itself.
+  const stack: { node: Extract<Node, { k: 'if' }>; body: Node[]; offset: number }[] = [];
+  const current = () => (stack.length ? stack[stack.length - 1]!.body : root);
+  const re = /\{\{-?|\{%-?|\{#/g;
+  let pos = 0;
+  let line = 1;
+  let trimNext = false;
+  const pushText = (text: string) => {
+    if (trimNext) text = text.replace(/^\s+/, '');
+    trimNext = false;
+    if (text) current().push({ k: 'text', text, line });
+  };
+  const countLines = (s: string) => { for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) line++; };
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    const start = m.index;
+    let text = source.slice(pos, start);
+    const trimLeft = m[0].endsWith('-');
+    const startLine = line;
+    countLines(text);
+    if (trimLeft) text = text.replace(/\s+$/, '');
+    const saveLine = line;
+    line = startLine;
+    pushText(text);
+    line = saveLine;
+    const open = m[0].slice(0, 2);
+    const close = open === '{{' ? '}}' : open === '{%' ? '%}' : '#}';
+    const end = source.indexOf(close, start + m[0].length);
+    if (end < 0) fail(`unclosed '${open}': expected '${close}'`, start);
+    const innerStart = start + m[0].length;
+    let inner = source.slice(innerStart, end);
+    trimNext = inner.endsWith('-') && open !== '{#';
+    if (trimNext) inner = inner.slice(0, -1);
+    const tagLine = line;
+    countLines(source.slice(start, end + 2));
+    pos = end + 2;
+    re.lastIndex = pos;
+    if (open === '{#') continue;
+    const lead = inner.length - inner.trimStart().length;
+    const exprOffset = innerStart + lead;
+    const parse = (src: string, base: number) => parseExpr(src, (msg, p) => fail(msg, base + p));
+    const { column } = lineCol(source, exprOffset);
+    if (open === '{{') {
+      current().push({ k: 'out', expr: parse(inner.trim(), exprOffset), line: tagLine, col: column });
+      continue;
+    }
+    const stmt = inner.trim();
+    const kw = /^(\w+)\s*/.exec(stmt)?.[1] ?? '';
+    const rest = stmt.slice(kw.length).trim();
+    const restOffset = exprOffset + (stmt.length - stmt.slice(kw.length).trimStart().length);
+    if (kw === 'if') {
+      const node: Extract<Node, { k: 'if' }> = { k: 'if', branches: [] };
+      const body: Node[] = [];
+      node.branches.push({ cond: parse(rest, restOffset), body, line: tagLine, col: column });
+      current().push(node);
+      stack.push({ node, body, offset: start });
+    } else if (kw === 'elif' || kw === 'else') {
+      const top = stack[stack.length - 1];
+      if (!top) fail(`'{% ${kw} %}' without a matching '{% if %}'`, start);
+      if (top!.node.otherwise) fail(`'{% ${kw} %}' after '{% else %}'`, start);
+      const body: Node[] = [];
+      if (kw === 'elif') top!.node.branches.push({ cond: parse(rest, restOffset), body, line: tagLine, col: column });
+      else top!.node.otherwise = body;
+      top!.body = body;
+    } else if (kw === 'endif') {
+      if (!stack.pop()) fail(`'{% endif %}' without a matching '{% if %}'`, start);
+    } else if (kw === 'set') {
+      const m2 = /^([A-Za-z_]\w*)\s*=\s*/.exec(rest);
+      if (!m2) fail("expected '{% set name = value %}'", start);
+      current().push({ k: 'set', name: m2![1]!, expr: parse(rest.slice(m2![0].length), restOffset + m2![0].length), line: tagLine, col: column });
+    } else {
+      fail(`unknown tag '{% ${kw} %}'`, exprOffset, "supported tags: if, elif, else, endif, set; use a TypeScript macro (macros/*.ts) for more logic");
+    }
+  }
+  if (stack.length) fail("'{% if %}' is never closed: expected '{% endif %}'", stack[stack.length - 1]!.offset);
+  let tail = source.slice(pos);
+  if (trimNext) tail = tail.replace(/^\s+/, '');
+  if (tail) current().push({ k: 'text', text: tail, line });
+  return { file, source, nodes: root };
+}
+
+/** Turns a value from `{{ … }}` into SQL text. */
+function toText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object' && !Array.isArray(v) && typeof (v as any).toString === 'function' && (v as any).toString !== Object.prototype.toString) return String(v);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** Renders a parsed template. Errors raised by template functions get the file, line and column. */
+export function renderTemplate(tpl: Template, scope: Record<string, unknown>): Rendered {
+  const out: string[] = [];
+  const lineMap: number[] = [];
+  let curLine = 1; // source line of the text being emitted
+  let pendingLineStart = true;
+  const emit = (s: string, srcLine: number, advance: boolean) => {
+    for (let i = 0; i < s.length; i++) {
+      if (pendingLineStart) { lineMap.push(srcLine); pendingLineStart = false; }
+      if (s.charCodeAt(i) === 10) {
+        pendingLineStart = true;
+        if (advance) srcLine++;
+      }
+    }
+    out.push(s);
+    return srcLine;
+  };
+  const local = Object.create(scope) as Record<string, unknown>;
+  const run = (nodes: Node[]) => {
+    for (const n of nodes) {
+      if (n.k === 'text') curLine = emit(n.text, n.line, true);
+      else if (n.k === 'out') emit(toText(call(n.expr, n.line, n.col)), n.line, false);
+      else if (n.k === 'set') local[n.name] = call(n.expr, n.line, n.col);
+      else {
+        const hit = n.branches.find((b) => Boolean(call(b.cond, b.line, b.col)));
+        run(hit ? hit.body : (n.otherwise ?? []));
+      }
+    }
+  };
+  const call = (e: Expr, line: number, column: number) => {
+    try {
+      return evalExpr(e, local);
+    } catch (err) {
+      if (err instanceof CompileError) throw err;
+      const hint = err instanceof TemplateCallError ? err.hint : undefined;
+      throw new CompileError(err instanceof Error ? err.message : String(err), { location: { file: tpl.file, line, column }, hint, cause: err });
+    }
+  };
+  void curLine;
+  run(tpl.nodes);
+  return { text: out.join(''), lineMap };
+}

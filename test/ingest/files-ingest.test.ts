@@ -1,0 +1,248 @@
+/**
+ * The files connector through the real CLI (`smelt ingest`, `smelt state`):
+ * formats, CSV options, new-or-changed files only, dispositions, schema
+ * contracts, raw landing, state show/reset and --full-refresh. Checks read the
+ * project's DuckDB file directly, between CLI runs.
+ */
+import { rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { col, ndjson, smelt, sourcesProject, sql } from './helpers.js';
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  while (cleanup.length) cleanup.pop()!();
+});
+function project(sources: Record<string, unknown>, files: Record<string, string> = {}) {
+  const p = sourcesProject(sources, files);
+  cleanup.push(p.remove);
+  return p;
+}
+const files = (streams: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ shop: { type: 'files', streams, ...extra } });
+const rows = (from: number, to: number, f: (i: number) => Record<string, unknown> = (i) => ({ id: i, name: `n${i}` })) =>
+  ndjson(Array.from({ length: to - from + 1 }, (_, k) => f(from + k)));
+
+describe('files → bronze through `smelt ingest`', () => {
+  it('loads CSV, NDJSON, JSON and Parquet', async () => {
+    const p = project(
+      files({
+        orders: { path: 'data/orders.csv' },
+        events: { path: 'data/*.ndjson' },
+        people: { path: 'data/people.json' },
+        metrics: { path: 'data/*.parquet' },
+      }),
+      {
+        'data/orders.csv': 'id,customer,amount\n1,ann,10.5\n2,bob,\n3,"cy, jr",7\n',
+        'data/events.ndjson': '{"id":1,"kind":"click","at":"2024-01-01T00:00:00Z","meta":{"x":1}}\n\n{"id":2,"kind":"view","ok":true}\n',
+        'data/people.json': JSON.stringify([{ id: 1, name: 'Ann', tags: ['a', 'b'] }, { id: 2, name: 'Bob', score: 1.5 }]),
+      },
+    );
+    const inst = await DuckDBInstance.create(':memory:');
+    const c = await inst.connect();
+    await c.run(`COPY (SELECT i::BIGINT AS id, 'm' || i AS label, i * 0.5 AS value, i % 2 = 0 AS even FROM range(1, 6) t(i)) TO '${join(p.dir, 'data/metrics.parquet')}' (FORMAT parquet)`);
+    c.closeSync();
+    inst.closeSync();
+
+    const r = smelt(p.dir, ['ingest']);
+    expect(r.stdout).toMatch(/OK ingest bronze\.shop_orders 3 rows/);
+    expect(r.stdout).toMatch(/OK ingest bronze\.shop_events 2 rows/);
+    expect(r.stdout).toMatch(/OK ingest bronze\.shop_people 2 rows/);
+    expect(r.stdout).toMatch(/OK ingest bronze\.shop_metrics 5 rows/);
+
+    expect(await sql(p.dir, 'SELECT id, customer, amount, _smelt_file AS f, _smelt_line AS l FROM bronze.shop_orders ORDER BY id')).toEqual([
+      { id: '1', customer: 'ann', amount: '10.5', f: 'data/orders.csv', l: 2 },
+      { id: '2', customer: 'bob', amount: null, f: 'data/orders.csv', l: 3 },
+      { id: '3', customer: 'cy, jr', amount: '7', f: 'data/orders.csv', l: 4 },
+    ]);
+    expect(await sql(p.dir, `SELECT id, kind, "at"::VARCHAR AS "at", meta->>'x' AS x, ok, _smelt_line AS l FROM bronze.shop_events ORDER BY id`)).toEqual([
+      { id: 1, kind: 'click', at: '2024-01-01T00:00:00Z', x: '1', ok: null, l: 1 },
+      { id: 2, kind: 'view', at: null, x: null, ok: true, l: 3 },
+    ]);
+    expect(await sql(p.dir, `SELECT id, name, tags::VARCHAR AS tags, score FROM bronze.shop_people ORDER BY id`)).toEqual([
+      { id: 1, name: 'Ann', tags: '["a","b"]', score: null },
+      { id: 2, name: 'Bob', tags: null, score: 1.5 },
+    ]);
+    expect(await sql(p.dir, 'SELECT id, label, value, even FROM bronze.shop_metrics ORDER BY id')).toEqual(
+      [1, 2, 3, 4, 5].map((i) => ({ id: i, label: `m${i}`, value: i * 0.5, even: i % 2 === 0 })),
+    );
+    const types = Object.fromEntries(
+      (await sql(p.dir, `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'shop_metrics'`)).map((x) => [x.c, x.t]),
+    );
+    expect(types).toMatchObject({ id: 'BIGINT', label: 'VARCHAR', value: 'DOUBLE', even: 'BOOLEAN' });
+  });
+
+  it('CSV options: delimiter, no header, latin1; bad rows become dead letters', async () => {
+    const p = project(
+      files({
+        semi: { path: 'data/semi.csv', delimiter: ';', header: false },
+        latin: { path: 'data/latin.csv', encoding: 'latin1' },
+        wrong: { path: 'data/wrong.csv' },
+      }),
+      { 'data/semi.csv': '1;a;x\n2;b;y\n' },
+    );
+    writeFileSync(join(p.dir, 'data/latin.csv'), Buffer.from('id,city\n1,Zürich\n2,Besançon\n', 'latin1'));
+    // Read as UTF-8, the latin1 bytes are invalid: those rows are dead letters, the rest loads.
+    writeFileSync(join(p.dir, 'data/wrong.csv'), Buffer.concat([Buffer.from('id,city\n1,ok\n2,'), Buffer.from('Zürich', 'latin1'), Buffer.from('\n3,x,extra\n4,fine\n')]));
+    const r = smelt(p.dir, ['ingest']);
+    expect(r.stdout).toMatch(/WARN ingest bronze\.shop_wrong \(2 dead letters in smelt_state\.dead_letters\) 2 rows/);
+    expect(await sql(p.dir, 'SELECT col_1, col_2, col_3 FROM bronze.shop_semi ORDER BY 1')).toEqual([
+      { col_1: '1', col_2: 'a', col_3: 'x' },
+      { col_1: '2', col_2: 'b', col_3: 'y' },
+    ]);
+    expect(await col(p.dir, 'SELECT city FROM bronze.shop_latin ORDER BY id')).toEqual(['Zürich', 'Besançon']);
+    expect(await col(p.dir, 'SELECT id FROM bronze.shop_wrong ORDER BY id')).toEqual(['1', '4']);
+    expect(await sql(p.dir, `SELECT position, error FROM smelt_state.dead_letters WHERE stream = 'wrong' ORDER BY position`)).toEqual([
+      { position: '{"file":"data/wrong.csv","line":3}', error: 'invalid UTF-8' },
+      { position: '{"file":"data/wrong.csv","line":4}', error: 'expected 2 fields, got 3' },
+    ]);
+  });
+
+  it('loads only new or changed files; a changed file replaces its earlier rows', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }), { 'data/a.ndjson': rows(1, 3), 'data/b.ndjson': rows(4, 5) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/5 rows/);
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/OK ingest bronze\.shop_ev 0 rows/);
+
+    p.write({ 'data/c.ndjson': rows(6, 7) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 2 rows/);
+
+    // Same content, new mtime: hashed, not reloaded.
+    utimesSync(join(p.dir, 'data/a.ndjson'), new Date(), new Date(Date.now() + 5000));
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 0 rows/);
+
+    // a.ndjson changes: its 3 old rows go, its 2 new rows come; b and c stay.
+    p.write({ 'data/a.ndjson': rows(1, 2, (i) => ({ id: i, name: `changed${i}` })) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 2 rows/);
+    expect(await sql(p.dir, 'SELECT id, name, _smelt_file AS f FROM bronze.shop_ev ORDER BY id')).toEqual([
+      { id: 1, name: 'changed1', f: 'data/a.ndjson' },
+      { id: 2, name: 'changed2', f: 'data/a.ndjson' },
+      { id: 4, name: 'n4', f: 'data/b.ndjson' },
+      { id: 5, name: 'n5', f: 'data/b.ndjson' },
+      { id: 6, name: 'n6', f: 'data/c.ndjson' },
+      { id: 7, name: 'n7', f: 'data/c.ndjson' },
+    ]);
+  });
+
+  it('dispositions: append, replace, merge (latest wins on primary_key)', async () => {
+    const p = project(
+      {
+        app: { type: 'files', disposition: 'append', streams: { ev: { path: 'data/*.ndjson' } } },
+        rep: { type: 'files', disposition: 'replace', streams: { ev: { path: 'data/*.ndjson' } } },
+        mrg: { type: 'files', disposition: 'merge', primary_key: ['id'], streams: { ev: { path: 'data/*.ndjson' } } },
+      },
+      {
+        'data/a.ndjson': ndjson([{ id: 1, v: 'a1' }, { id: 2, v: 'a2' }, { id: 1, v: 'a1-later' }]),
+      },
+    );
+    smelt(p.dir, ['ingest']);
+    p.write({ 'data/b.ndjson': ndjson([{ id: 2, v: 'b2' }, { id: 3, v: 'b3' }]) });
+    const r = smelt(p.dir, ['ingest']);
+    expect(r.stdout).toMatch(/ingest bronze\.app_ev 2 rows/);
+    expect(r.stdout).toMatch(/ingest bronze\.rep_ev 5 rows/); // replace re-reads everything
+    expect(r.stdout).toMatch(/ingest bronze\.mrg_ev 2 rows/);
+    const q = (t: string) => sql(p.dir, `SELECT id, v FROM bronze.${t} ORDER BY id, _smelt_file, _smelt_line`);
+    expect(await q('app_ev')).toEqual([{ id: 1, v: 'a1' }, { id: 1, v: 'a1-later' }, { id: 2, v: 'a2' }, { id: 2, v: 'b2' }, { id: 3, v: 'b3' }]);
+    expect(await q('rep_ev')).toEqual([{ id: 1, v: 'a1' }, { id: 1, v: 'a1-later' }, { id: 2, v: 'a2' }, { id: 2, v: 'b2' }, { id: 3, v: 'b3' }]);
+    expect(await q('mrg_ev')).toEqual([{ id: 1, v: 'a1-later' }, { id: 2, v: 'b2' }, { id: 3, v: 'b3' }]);
+
+    // replace: a removed file's rows are gone after the next run; append keeps them.
+    rmSync(join(p.dir, 'data/a.ndjson'));
+    smelt(p.dir, ['ingest']);
+    expect(await q('rep_ev')).toEqual([{ id: 2, v: 'b2' }, { id: 3, v: 'b3' }]);
+    expect(await col(p.dir, 'SELECT count(*) FROM bronze.app_ev')).toEqual([5]);
+
+    // merge: a record without the key is a dead letter.
+    p.write({ 'data/c.ndjson': ndjson([{ id: 3, v: 'c3' }, { v: 'no key' }]) });
+    expect(smelt(p.dir, ['ingest', 'mrg']).stdout).toMatch(/WARN ingest bronze\.mrg_ev \(1 dead letter in smelt_state\.dead_letters\) 1 rows/);
+    expect(await q('mrg_ev')).toEqual([{ id: 1, v: 'a1-later' }, { id: 2, v: 'b2' }, { id: 3, v: 'c3' }]);
+    expect(await col(p.dir, `SELECT error FROM smelt_state.dead_letters WHERE source = 'mrg'`)).toEqual(['missing primary key (id)']);
+  });
+
+  it('schema contract evolve: new columns are added, a type change lands in a variant column and is reported', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }), { 'data/1.ndjson': ndjson([{ id: 1, amount: 10 }]) });
+    smelt(p.dir, ['ingest']);
+    p.write({ 'data/2.ndjson': ndjson([{ id: 2, amount: 20, coupon: 'X1' }, { id: 3, amount: 'n/a' }]) });
+    const r = smelt(p.dir, ['ingest']);
+    expect(r.stdout).toMatch(/ingest bronze\.shop_ev \(2 schema changes\) 2 rows/);
+    expect(r.stdout).toMatch(/coupon\s+│ added\s+│ varchar/);
+    expect(r.stdout).toMatch(/amount__varchar\s+│ variant\s+│ varchar/);
+    expect(await sql(p.dir, 'SELECT id, amount, amount__varchar AS av, coupon FROM bronze.shop_ev ORDER BY id')).toEqual([
+      { id: 1, amount: 10, av: null, coupon: null },
+      { id: 2, amount: 20, av: null, coupon: 'X1' },
+      { id: 3, amount: null, av: 'n/a', coupon: null },
+    ]);
+    expect(await sql(p.dir, 'SELECT column_name AS c, change, type FROM smelt_state.schema_changes ORDER BY c')).toEqual([
+      { c: 'amount__varchar', change: 'variant', type: 'varchar' },
+      { c: 'coupon', change: 'added', type: 'varchar' },
+    ]);
+  });
+
+  it('schema contract freeze: records that change the schema become dead letters with the reason', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }, { schema_contract: 'freeze' }), { 'data/1.ndjson': ndjson([{ id: 1, amount: 10 }]) });
+    smelt(p.dir, ['ingest']); // the first load defines the frozen schema
+    p.write({ 'data/2.ndjson': ndjson([{ id: 2, amount: 20 }, { id: 3, amount: 30, coupon: 'X' }, { id: 4, amount: 'lots' }]) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/WARN ingest bronze\.shop_ev \(2 dead letters in smelt_state\.dead_letters\) 1 rows/);
+    expect(await sql(p.dir, 'SELECT id, amount FROM bronze.shop_ev ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 2, amount: 20 }]);
+    expect(await col(p.dir, `SELECT column_name FROM information_schema.columns WHERE table_name = 'shop_ev' AND column_name NOT LIKE '\\_smelt%' ESCAPE '\\' ORDER BY 1`)).toEqual(['amount', 'id']);
+    const dl = await sql(p.dir, 'SELECT position, error, payload FROM smelt_state.dead_letters ORDER BY position');
+    expect(dl).toEqual([
+      { position: '{"file":"data/2.ndjson","line":2}', error: "new column 'coupon' is not in the frozen schema", payload: '{"id":3,"amount":30,"coupon":"X"}' },
+      { position: '{"file":"data/2.ndjson","line":3}', error: `column 'amount' is bigint; got "lots" (varchar)`, payload: '{"id":4,"amount":"lots"}' },
+    ]);
+    expect(await col(p.dir, 'SELECT count(*) FROM smelt_state.schema_changes')).toEqual([0]);
+  });
+
+  it('schema contract discard: new columns are dropped (and recorded), the rows load', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }, { schema_contract: 'discard' }), { 'data/1.ndjson': ndjson([{ id: 1 }]) });
+    smelt(p.dir, ['ingest']);
+    p.write({ 'data/2.ndjson': ndjson([{ id: 2, extra: 'x' }, { id: 3, extra: 'y' }]) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ingest bronze\.shop_ev \(1 schema change\) 2 rows/);
+    expect(await col(p.dir, 'SELECT id FROM bronze.shop_ev ORDER BY id')).toEqual([1, 2, 3]);
+    expect(await col(p.dir, `SELECT count(*) FROM information_schema.columns WHERE table_name = 'shop_ev' AND column_name = 'extra'`)).toEqual([0]);
+    expect(await sql(p.dir, 'SELECT column_name AS c, change FROM smelt_state.schema_changes')).toEqual([{ c: 'extra', change: 'discarded' }]);
+  });
+
+  it('landing raw: each record is one JSON payload column', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }, { landing: 'raw' }), {
+      'data/1.ndjson': ndjson([{ id: 1, nested: { a: [1, 2] } }, { id: 2, other: 'shape' }]) + 'not json\n',
+    });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/1 dead letter.* 2 rows/);
+    expect(await col(p.dir, `SELECT column_name FROM information_schema.columns WHERE table_name = 'shop_ev' ORDER BY ordinal_position`)).toEqual([
+      'payload', '_smelt_loaded_at', '_smelt_batch_id', '_smelt_file', '_smelt_line',
+    ]);
+    expect(await sql(p.dir, `SELECT payload->>'id' AS id, payload->'nested'->'a' AS a, payload::VARCHAR AS p FROM bronze.shop_ev ORDER BY _smelt_line`)).toEqual([
+      { id: '1', a: '[1,2]', p: '{"id":1,"nested":{"a":[1,2]}}' },
+      { id: '2', a: null, p: '{"id":2,"other":"shape"}' },
+    ]);
+  });
+
+  it('`smelt state show` and `smelt state reset <source>`', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }), { 'data/a.ndjson': rows(1, 3) });
+    smelt(p.dir, ['ingest']);
+    const show = smelt(p.dir, ['state', 'show']).stdout;
+    expect(show).toMatch(/shop\.ev\s+\(updated /);
+    expect(show).toMatch(/"files":\{"data\/a\.ndjson":\{"size":\d+,"mtimeMs":[\d.]+,"hash":"[0-9a-f]{40}"\}\}/);
+    expect(smelt(p.dir, ['state', 'show', 'other']).stdout).toMatch(/No state for source other/);
+
+    expect(smelt(p.dir, ['state', 'reset', 'shop']).stdout).toMatch(/Reset 1 stream state of shop: the next ingest reads from the beginning/);
+    expect(smelt(p.dir, ['state', 'show']).stdout).toMatch(/No ingestion state yet/);
+    // Every file is read again, and replaces its own earlier rows: no duplicates.
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 3 rows/);
+    expect(await col(p.dir, 'SELECT count(*) FROM bronze.shop_ev')).toEqual([3]);
+    expect(smelt(p.dir, ['state', 'reset'], 2).stderr).toMatch(/state reset needs a source name/);
+  });
+
+  it('--full-refresh rebuilds the bronze table from what the files hold now', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }), { 'data/a.ndjson': rows(1, 3), 'data/b.ndjson': rows(4, 4) });
+    smelt(p.dir, ['ingest']);
+    rmSync(join(p.dir, 'data/a.ndjson'));
+    p.write({ 'data/c.ndjson': rows(5, 6, (i) => ({ id: i, fresh: true })) });
+    smelt(p.dir, ['ingest']); // append: a's rows stay
+    expect(await col(p.dir, 'SELECT id FROM bronze.shop_ev ORDER BY id')).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(smelt(p.dir, ['ingest', '--full-refresh']).stdout).toMatch(/ 3 rows/);
+    expect(await sql(p.dir, 'SELECT id, fresh FROM bronze.shop_ev ORDER BY id')).toEqual([{ id: 4, fresh: null }, { id: 5, fresh: true }, { id: 6, fresh: true }]);
+    // The state was rewritten too: nothing new afterwards.
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 0 rows/);
+    expect(smelt(p.dir, ['state', 'show']).stdout).not.toContain('a.ndjson');
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Ingestion into PostgreSQL through the warehouse interface (`smelt run --target pg`):
+ * the files connector lands NDJSON in bronze with append, merge and replace
+ * dispositions; the stream state commits with the rows; a view on a `replace`
+ * table survives the swap; a second run loads only the new file.
+ * Needs a fresh build of the CLI (`npm run build`).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeProject, runCli, type CliResult, type TempProject } from '../helpers/project.js';
+import { createTestDatabase, postgresAvailable, type TestDatabase } from './pg-test-db.js';
+
+const available = await postgresAvailable();
+
+const explain = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+const ndjson = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+describe.runIf(available)('smelt run --target pg with ingestion', () => {
+  let db: TestDatabase;
+  let p: TempProject;
+  let env: Record<string, string>;
+  const cli = (args: string[]) => runCli([...args, '--project-dir', p.dir], { env });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    env = { SMELT_TEST_DATABASE_URL: db.url };
+    p = makeProject(
+      {
+        'smelt.config.ts': `import { defineConfig, env } from 'smelt';
+export default defineConfig({
+  name: 'pging',
+  defaultTarget: 'pg',
+  targets: { pg: { warehouse: { type: 'postgres', url: env('SMELT_TEST_DATABASE_URL') } } },
+  sources: {
+    app: { type: 'files', disposition: 'append', streams: { ev: { path: 'data/*.ndjson' } } },
+    rep: { type: 'files', disposition: 'replace', streams: { ev: { path: 'data/*.ndjson' } } },
+    mrg: { type: 'files', disposition: 'merge', primary_key: ['id'], streams: { ev: { path: 'data/*.ndjson' } } },
+  },
+} as any);
+`,
+        'data/a.ndjson': ndjson([
+          { id: 1, name: 'a "quoted", b', meta: { x: [1, 2], s: 'ü☃' }, ok: true, amount: 1.5 },
+          { id: 2, name: 'line\nbreak', ok: false, amount: 2 },
+        ]),
+        'models/replaced_names.sql': `select id, name from {{ source('rep', 'ev') }}\n`,
+        'models/merged_count.sql': `{{ config(materialized='table') }}\nselect count(*) as n, sum(amount) as amount from {{ source('mrg', 'ev') }}\n`,
+      },
+      'smelt-pg-ingest-',
+    );
+  });
+  afterAll(async () => {
+    p?.remove();
+    await db?.drop();
+  });
+
+  it('lands every disposition in bronze and builds on it', async () => {
+    const r = cli(['run']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/OK ingest bronze\.app_ev 2 rows/);
+    const rows = await db.query(`SELECT id, name, meta::text AS meta, ok, amount FROM bronze.mrg_ev ORDER BY id`);
+    expect(rows).toEqual([
+      { id: '1', name: 'a "quoted", b', meta: '{"s": "ü☃", "x": [1, 2]}', ok: true, amount: 1.5 },
+      { id: '2', name: 'line\nbreak', meta: null, ok: false, amount: 2 },
+    ]);
+    const state = await db.query(`SELECT source, stream FROM smelt_state.ingest_state ORDER BY 1`);
+    expect(state).toEqual([{ source: 'app', stream: 'ev' }, { source: 'mrg', stream: 'ev' }, { source: 'rep', stream: 'ev' }]);
+  });
+
+  it('loads only the new file the second time, merging and replacing, with dependent views intact', async () => {
+    p.write({ 'data/b.ndjson': ndjson([{ id: 2, name: 'two, updated', amount: 20 }, { id: 3, name: 'three', amount: 3 }]) });
+    const r = cli(['run']);
+    expect(r.code, explain(r)).toBe(0);
+    expect((await db.query(`SELECT count(*)::int AS n FROM bronze.app_ev`))[0].n).toBe(4);
+    expect(await db.query(`SELECT id::int AS id, name FROM bronze.mrg_ev ORDER BY id`)).toEqual([
+      { id: 1, name: 'a "quoted", b' }, { id: 2, name: 'two, updated' }, { id: 3, name: 'three' },
+    ]);
+    expect((await db.query(`SELECT count(*)::int AS n FROM bronze.rep_ev`))[0].n).toBe(4);
+    expect((await db.query(`SELECT count(*)::int AS n FROM main.replaced_names`))[0].n).toBe(4);
+    expect(await db.query(`SELECT n::int AS n, amount FROM main.merged_count`)).toEqual([{ n: 3, amount: 24.5 }]);
+    const q = cli(['query', 'select id, name from main.replaced_names order by id, name', '--format', 'json']);
+    expect(q.code, explain(q)).toBe(0);
+    expect(JSON.parse(q.stdout).map((x: { id: number }) => x.id)).toEqual([1, 2, 2, 3]);
+    const again = cli(['ingest']);
+    expect(again.code, explain(again)).toBe(0);
+    expect((await db.query(`SELECT count(*)::int AS n FROM bronze.app_ev`))[0].n).toBe(4);
+  });
+
+  it('shows the stored state', () => {
+    const r = cli(['state', 'show', 'mrg']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toContain('b.ndjson');
+  });
+});

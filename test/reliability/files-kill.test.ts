@@ -1,0 +1,127 @@
+/**
+ * Exactly once across crashes: NDJSON files with sequenced ids are loaded by
+ * `smelt ingest` processes that are SIGKILLed at random points (before the
+ * stream starts, between batches, mid-file, mid-transaction), while new files
+ * keep arriving and, once all are there, loaded files are rewritten (same ids,
+ * new content). After a final complete run every id is in bronze exactly once,
+ * each file with its latest content.
+ *
+ * The kill delay adapts to how long an uninterrupted run took, so kills land
+ * inside the load however fast or slow the machine is.
+ *
+ * KILL_SEED=<n> reproduces a run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnCli } from '../helpers/project.js';
+import { col, smelt, sourcesProject, sql } from '../ingest/helpers.js';
+
+const SEED = Number(process.env.KILL_SEED ?? 7);
+const FILES = 40;
+const LINES = 5000;
+const KILLS = 22;
+
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return (lo: number, hi: number) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return lo + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo + 1));
+  };
+}
+
+const fileName = (f: number) => `data/f${String(f).padStart(2, '0')}.ndjson`;
+function fileText(f: number, variant = 0): string {
+  const out: string[] = [];
+  for (let i = 0; i < LINES; i++) {
+    const id = f * LINES + i + 1;
+    out.push(JSON.stringify({ id, file: f, seq: i, variant, pad: 'x'.repeat(40 + (id % 17)) }));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+describe('files: exactly once across SIGKILLs', () => {
+  const p = sourcesProject({ shop: { type: 'files', batch_size: 800, streams: { ev: { path: 'data/*.ndjson' } } } }, {}, 'smelt-kill-');
+  afterAll(() => p.remove());
+
+  it(`every id lands once after ${KILLS} kills and reruns (seed ${SEED})`, async () => {
+    const rand = prng(SEED);
+    mkdirSync(join(p.dir, 'data'), { recursive: true });
+    let present = 20;
+    for (let f = 0; f < present; f++) writeFileSync(join(p.dir, fileName(f)), fileText(f));
+
+    let kills = 0;
+    let killedMidLoad = 0; // kills after which some, but not all, present rows were committed
+    let killedMidFile = 0; // kills that left a partly loaded file in the state
+    const variant = new Map<number, number>();
+    let previous = 0;
+    let fullRunMs = 1200; // the last uninterrupted run's length, START to exit
+    for (let attempt = 0; kills < KILLS && attempt < 80; attempt++) {
+      const child = spawnCli(['ingest', '--project-dir', p.dir]);
+      let out = '';
+      const started = new Promise<void>((resolve) => {
+        const onData = (d: Buffer) => {
+          out += d;
+          if (/START ingest/.test(out)) resolve();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', (d) => (out += d));
+      });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      // Mostly during the load; sometimes still during start-up.
+      const duringLoad = rand(0, 9) > 0;
+      if (duringLoad) await Promise.race([started, exited]);
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, rand(0, Math.max(20, Math.floor(fullRunMs * 0.9)))));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      const res = await exited;
+      if (res.signal === 'SIGKILL') kills++;
+      else if (res.code !== 0) throw new Error(`smelt ingest exited ${res.code}:\n${out}`);
+      else if (duringLoad) fullRunMs = Date.now() - t0;
+
+      const now = Number((await col(p.dir, 'SELECT count(*) FROM bronze.shop_ev').catch(() => [0]))[0]);
+      if (res.signal === 'SIGKILL' && now > previous && now < present * LINES) killedMidLoad++;
+      previous = now;
+      const state = await sql(p.dir, `SELECT state FROM smelt_state.ingest_state WHERE source = 'shop'`).catch(() => []);
+      if (res.signal === 'SIGKILL' && state.length && JSON.parse(String(state[0]!.state)).current) killedMidFile++;
+
+      // Files keep arriving; once all are there, loaded files are rewritten (same ids, new content),
+      // so every run has work to be killed in.
+      if (present < FILES) {
+        writeFileSync(join(p.dir, fileName(present)), fileText(present));
+        present++;
+      }
+      if (attempt >= 8) {
+        for (const f of [rand(0, present - 1), rand(0, present - 1)]) {
+          const v = (variant.get(f) ?? 0) + 1;
+          variant.set(f, v);
+          writeFileSync(join(p.dir, fileName(f)), fileText(f, v));
+        }
+      }
+    }
+    while (present < FILES) {
+      writeFileSync(join(p.dir, fileName(present)), fileText(present));
+      present++;
+    }
+    expect(kills).toBeGreaterThanOrEqual(KILLS);
+    expect(killedMidLoad).toBeGreaterThanOrEqual(5);
+    expect(killedMidFile).toBeGreaterThanOrEqual(3);
+
+    smelt(p.dir, ['ingest']);
+    const [summary] = await sql(p.dir, 'SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS lo, max(id) AS hi FROM bronze.shop_ev');
+    expect(summary).toEqual({ n: FILES * LINES, ids: FILES * LINES, lo: 1, hi: FILES * LINES });
+    expect(await sql(p.dir, 'SELECT id, count(*) AS c FROM bronze.shop_ev GROUP BY id HAVING count(*) <> 1 LIMIT 5')).toEqual([]);
+    // Rows sit at their own file and line; the rewritten file holds only its new content.
+    expect(await col(p.dir, `SELECT count(*) FROM bronze.shop_ev WHERE _smelt_file <> 'data/f' || lpad(CAST("file" AS VARCHAR), 2, '0') || '.ndjson' OR _smelt_line <> seq + 1`)).toEqual([0]);
+    const landed = await sql(p.dir, `SELECT "file" AS f, string_agg(DISTINCT CAST(variant AS VARCHAR), ',') AS v FROM bronze.shop_ev GROUP BY 1 ORDER BY 1`);
+    expect(landed.map((r) => [Number(r.f), String(r.v)])).toEqual(
+      Array.from({ length: FILES }, (_, f) => [f, String(variant.get(f) ?? 0)]),
+    );
+    expect(variant.size).toBeGreaterThan(0);
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 0 rows/);
+    console.log(`kill test seed ${SEED}: ${kills} kills (${killedMidLoad} mid-load, ${killedMidFile} mid-file)`);
+  }, 900_000);
+});
