@@ -75,7 +75,6 @@ export default defineConfig({ name: 'kill', sources: { kill: ${JSON.stringify({
           brokers: [broker.bootstrap],
           topics: [TOPIC],
           group_id: GROUP,
-          session_timeout_ms: 1500,
           batch_size: 2000,
         })} } });
 `,

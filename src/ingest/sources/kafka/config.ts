@@ -29,8 +29,10 @@ export const kafkaConfigSchema = z
     ssl: z.boolean().default(false),
     sasl: saslSchema.optional(),
     connection_timeout_ms: z.number().int().positive().default(10_000),
-    /** Group session timeout: how long a crashed reader holds its partitions before another run can take them. */
-    session_timeout_ms: z.number().int().min(1000).default(10_000),
+    /** How long the broker may hold a fetch when there is nothing new (follow mode waits this long per round). */
+    fetch_max_wait_ms: z.number().int().min(10).max(30_000).default(500),
+    /** Bytes one fetch asks for per partition (a message larger than this is still returned whole). */
+    fetch_max_bytes: z.number().int().min(1024).default(1 << 20),
   })
   .strict();
 

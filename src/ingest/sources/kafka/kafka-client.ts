@@ -1,18 +1,33 @@
 /**
  * The small Kafka client surface the source uses, and its KafkaJS
  * implementation. Everything KafkaJS-specific stays in this file, so another
- * client with the KafkaJS API (@confluentinc/kafka-javascript) can be swapped
- * in by writing one more `createKafkaClient`.
+ * client (e.g. @confluentinc/kafka-javascript) can be swapped in by writing one
+ * more `createKafkaClient`.
+ *
+ * Why partitions are fetched directly rather than through a group consumer:
+ * smelt keeps each stream's offsets in the warehouse, so it needs no group to
+ * decide what to read. A group member that is SIGKILLed stays in its group
+ * until its session times out, and the next run's JoinGroup waits for it (with
+ * librdkafka's mock cluster, indefinitely). Fetching by partition makes a
+ * restart immediate; group offsets are still committed, as a standalone
+ * (generation -1) group, so lag tools keep working.
+ *
+ * KafkaJS exposes no partition fetch of its own, so this file uses its
+ * cluster, broker and batch modules. KafkaJS 2.2.4 is its final release, so
+ * these paths do not move; package.json pins it.
  *
  * The client never logs: KafkaJS's own log lines are dropped, and the last
  * error line is kept (redacted) to explain a failure. Passwords never reach
  * messages: every text that leaves this file passes through `scrub()`.
+ * SMELT_DEBUG_KAFKA=1 prints the client's log lines (scrubbed) to stderr.
  */
+import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
-import type { Assigner, Batch, Cluster, Consumer, GroupMember, IHeaders, KafkaConfig as KafkaJsConfig, PartitionAssigner, SASLOptions } from 'kafkajs';
+import type { IHeaders, KafkaConfig as KafkaJsConfig, SASLOptions } from 'kafkajs';
 import { redact } from '../../../core/redact.js';
 
-const { Kafka, logLevel, AssignerProtocol } = kafkajs;
+const { Kafka, logLevel } = kafkajs;
+const require = createRequire(import.meta.url);
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
@@ -41,42 +56,23 @@ export interface FetchedMessage {
   readonly timestamp: string;
 }
 
-export interface FetchedBatch {
-  readonly topic: string;
+/** What one fetch returned for one partition. */
+export interface PartitionFetch {
   readonly partition: number;
-  /** The offset the fetch asked for (where the consumer's position was), when the client tells. */
-  readonly fetchedOffset?: string;
-  /** Last offset the fetch covered, including records the client filtered (control records, aborted transactions). */
-  readonly lastOffset: string;
+  /** The offset this fetch asked for. */
+  readonly fetchedOffset: bigint;
+  /** Messages at or after fetchedOffset, without control records or aborted transactions, in offset order. */
   readonly messages: readonly FetchedMessage[];
+  /** Where the next fetch of this partition starts: past every record this fetch covered, filtered ones included. */
+  readonly next: bigint;
+  /** The offset asked for is not in the log any more (retention) or not yet (a recreated topic). */
+  readonly outOfRange?: boolean;
 }
 
-export interface ConsumerHandlers {
-  /** One fetched batch of one partition; called one at a time. Throwing makes the client rejoin and fetch again. */
-  onBatch(batch: FetchedBatch, heartbeat: () => Promise<void>): Promise<void>;
-  /** The group gave this member its partitions (after every rebalance). Seek here. */
-  onAssign(assignment: Readonly<Record<string, readonly number[]>>): void;
-  /**
-   * A fetch held only filtered records (control records, aborted transactions,
-   * compacted gaps): the client's position moved to `next` with nothing to
-   * deliver. `first` is the first offset the fetch covered (null if none).
-   */
-  onSkipped(topic: string, partition: number, first: string | null, next: string): void;
-  /** The client stopped on an error (`restarting`: it will retry by itself). */
-  onCrash(error: Error, restarting: boolean): void;
-}
-
-export interface GroupConsumer {
-  connect(): Promise<void>;
-  subscribe(topic: string): Promise<void>;
-  run(handlers: ConsumerHandlers): Promise<void>;
-  /** Next fetch of this partition starts at `offset`. Only valid after run(). */
-  seek(topic: string, partition: number, offset: string): void;
-  pause(topic: string, partitions?: readonly number[]): void;
-  resume(topic: string, partitions?: readonly number[]): void;
-  /** Commits group offsets (the next offset to read, per partition). */
-  commit(offsets: readonly { topic: string; partition: number; offset: string }[]): Promise<void>;
-  disconnect(): Promise<void>;
+export interface FetchOptions {
+  /** How long the broker may hold the request when there is nothing to return. */
+  readonly maxWaitMs: number;
+  readonly maxBytesPerPartition: number;
 }
 
 export interface AdminClient {
@@ -88,57 +84,79 @@ export interface AdminClient {
   disconnect(): Promise<void>;
 }
 
+export interface PartitionReader {
+  /** One fetch round for the given partitions (partition → offset), against each partition's leader. */
+  fetch(topic: string, offsets: ReadonlyMap<number, bigint>, opts: FetchOptions): Promise<PartitionFetch[]>;
+  /**
+   * Commits group offsets (the next offset to read, per partition) as a standalone group: no
+   * membership needed. Fails while other consumers are active members of the group.
+   */
+  commitOffsets(groupId: string, topic: string, offsets: ReadonlyMap<number, bigint>): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
 export interface KafkaClient {
   admin(): AdminClient;
-  consumer(opts: { groupId: string; sessionTimeoutMs: number; maxWaitMs?: number }): GroupConsumer;
+  reader(): PartitionReader;
   /** Last error the client logged, redacted (for error messages). */
   lastError(): string | undefined;
   /** Removes secrets from a text. */
   scrub(text: string): string;
 }
 
-/**
- * Round-robin per topic among the members that subscribe to it. KafkaJS's own
- * assigner hands every member partitions of the leader's topics, which breaks a
- * group whose members read different topics (one smelt stream per topic).
- */
-const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }: { cluster: Cluster }): Assigner => ({
-  name: 'SmeltTopicRoundRobin',
-  version: 0,
-  async assign({ members, topics }: { members: GroupMember[]; topics: string[] }) {
-    const subs = members.map((m) => {
-      let memberTopics = topics;
-      try {
-        const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
-        if (meta?.topics?.length) memberTopics = meta.topics;
-      } catch {
-        // Unknown metadata: assume the leader's topics.
-      }
-      return { id: m.memberId, topics: memberTopics };
-    });
-    const all = [...new Set(subs.flatMap((s) => s.topics))].sort();
-    const unknown = all.filter((t) => !topics.includes(t));
-    if (unknown.length) await cluster.addMultipleTargetTopics(unknown);
-    const plan = new Map<string, Record<string, number[]>>();
-    for (const topic of all) {
-      const readers = subs.filter((s) => s.topics.includes(topic)).map((s) => s.id).sort();
-      const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => p.partitionId).sort((a, b) => a - b);
-      partitions.forEach((p, i) => {
-        const id = readers[i % readers.length]!;
-        const a = plan.get(id) ?? {};
-        (a[topic] ??= []).push(p);
-        plan.set(id, a);
-      });
-    }
-    return subs.map((s) => ({
-      memberId: s.id,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: plan.get(s.id) ?? {}, userData: Buffer.alloc(0) }),
-    }));
-  },
-  protocol({ topics }: { topics: string[] }) {
-    return { name: 'SmeltTopicRoundRobin', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
-  },
+// ---- the KafkaJS internals this file uses (kafkajs/src, CommonJS) ------------------------------
+
+interface KjsPartitionData {
+  partition: number;
+  highWatermark: string;
+  messages: (FetchedMessage & { isControlRecord?: boolean })[];
+}
+interface KjsBatch {
+  messages: FetchedMessage[];
+  messagesWithinOffset: FetchedMessage[];
+}
+interface KjsBroker {
+  fetch(req: {
+    replicaId: number;
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+  }): Promise<{ responses: { topicName: string; partitions: KjsPartitionData[] }[] }>;
+  offsetCommit(req: {
+    groupId: string;
+    groupGenerationId: number;
+    memberId: string;
+    retentionTime?: number;
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+  }): Promise<unknown>;
+}
+interface KjsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(q: { nodeId: string }): Promise<KjsBroker>;
+  findGroupCoordinator(q: { groupId: string }): Promise<KjsBroker>;
+}
+interface KjsError extends Error {
+  retriable?: boolean;
+  type?: string;
+  partition?: number;
+}
+
+const internals = () => ({
+  Cluster: require('kafkajs/src/cluster/index.js') as new (o: Record<string, unknown>) => KjsCluster,
+  Batch: require('kafkajs/src/consumer/batch.js') as new (topic: string, fetchedOffset: string, data: KjsPartitionData) => KjsBatch,
+  createLogger: (require('kafkajs/src/loggers/index.js') as { createLogger: (o: Record<string, unknown>) => unknown }).createLogger,
+  socketFactory: require('kafkajs/src/network/socketFactory.js') as () => unknown,
 });
+
+const READ_COMMITTED = 1;
+/** Consecutive failed fetch rounds (leader moves, lost connections) before a read gives up. */
+const MAX_FETCH_RETRIES = 8;
 
 export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
   const secret = opts.sasl?.password;
@@ -148,28 +166,25 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
     return redact(out);
   };
   let last: string | undefined;
-  const config: KafkaJsConfig = {
+  const debug = Boolean(process.env.SMELT_DEBUG_KAFKA);
+  const level = debug ? logLevel.DEBUG : logLevel.ERROR;
+  const logCreator = () => ({ level: l, log }: { level: number; log: { message: string; error?: unknown } }) => {
+    const line = scrub(`${log.message}${log.error ? `: ${String(log.error)}` : ''}`);
+    if (debug) process.stderr.write(`kafkajs[${l}] ${new Date().toISOString()} ${line}\n`);
+    if (l <= logLevel.ERROR) last = line;
+  };
+  const sasl = opts.sasl ? ({ mechanism: opts.sasl.mechanism, username: opts.sasl.username, password: opts.sasl.password } as SASLOptions) : undefined;
+  const common = {
     brokers: [...opts.brokers],
     clientId: opts.clientId,
     ssl: opts.ssl,
+    sasl,
     connectionTimeout: opts.connectionTimeoutMs,
     authenticationTimeout: opts.connectionTimeoutMs,
     requestTimeout: Math.max(30_000, opts.connectionTimeoutMs),
     retry: { retries: opts.retries ?? 5, initialRetryTime: 200, maxRetryTime: 5_000 },
-    // SMELT_DEBUG_KAFKA=1 prints the client's own log lines (scrubbed) to stderr.
-    logLevel: process.env.SMELT_DEBUG_KAFKA ? logLevel.DEBUG : logLevel.ERROR,
-    // Otherwise never print: keep the last error line for messages.
-    logCreator: () => ({ level, log }) => {
-      const extra = (log as { error?: unknown }).error;
-      const line = scrub(`${log.message}${extra ? `: ${String(extra)}` : ''}`);
-      if (process.env.SMELT_DEBUG_KAFKA) process.stderr.write(`kafkajs[${level}] ${new Date().toISOString()} ${line}\n`);
-      if (level <= logLevel.ERROR) last = line;
-    },
   };
-  if (opts.sasl) {
-    config.sasl = { mechanism: opts.sasl.mechanism, username: opts.sasl.username, password: opts.sasl.password } as SASLOptions;
-  }
-  const kafka = new Kafka(config);
+  const kafka = new Kafka({ ...common, logLevel: level, logCreator } as KafkaJsConfig);
 
   return {
     scrub,
@@ -192,51 +207,101 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
         },
       };
     },
-    consumer({ groupId, sessionTimeoutMs, maxWaitMs }): GroupConsumer {
-      const c: Consumer = kafka.consumer({
-        groupId,
-        sessionTimeout: sessionTimeoutMs,
-        rebalanceTimeout: Math.max(sessionTimeoutMs, 10_000),
-        heartbeatInterval: Math.max(100, Math.min(3_000, Math.floor(sessionTimeoutMs / 3))),
-        maxWaitTimeInMs: maxWaitMs ?? 250,
-        partitionAssigners: [subscriptionAwareAssigner],
+    reader(): PartitionReader {
+      const { Cluster, Batch, createLogger, socketFactory } = internals();
+      const cluster = new Cluster({
+        ...common,
+        logger: createLogger({ level, logCreator }),
+        socketFactory: socketFactory(),
+        enforceRequestTimeout: true,
         allowAutoTopicCreation: false,
-        readUncommitted: false,
+        isolationLevel: READ_COMMITTED,
       });
+      let connected: Promise<void> | undefined;
+      const topics = new Set<string>();
+      const ready = async (topic: string) => {
+        connected ??= cluster.connect().catch((e) => {
+          connected = undefined;
+          throw e;
+        });
+        await connected;
+        if (!topics.has(topic)) {
+          await cluster.addTargetTopic(topic);
+          topics.add(topic);
+        }
+      };
+
+      const fetchFrom = async (topic: string, nodeId: string, parts: number[], offsets: ReadonlyMap<number, bigint>, o: FetchOptions): Promise<PartitionFetch[]> => {
+        const broker = await cluster.findBroker({ nodeId });
+        const r = await broker.fetch({
+          replicaId: -1,
+          isolationLevel: READ_COMMITTED,
+          maxWaitTime: o.maxWaitMs,
+          minBytes: 1,
+          maxBytes: o.maxBytesPerPartition * parts.length,
+          topics: [{ topic, partitions: parts.map((p) => ({ partition: p, fetchOffset: offsets.get(p)!.toString(), maxBytes: o.maxBytesPerPartition })) }],
+        });
+        const out: PartitionFetch[] = [];
+        for (const t of r.responses) {
+          if (t.topicName !== topic) continue;
+          for (const pd of t.partitions) {
+            const at = offsets.get(pd.partition);
+            if (at === undefined) continue;
+            // Batch drops records before the offset asked for (a compressed batch starts earlier),
+            // control records and aborted transactions; `messagesWithinOffset` still has them all.
+            const b = new Batch(topic, at.toString(), pd);
+            const covered = b.messagesWithinOffset;
+            const next = covered.length ? BigInt(covered[covered.length - 1]!.offset) + 1n : at;
+            out.push({ partition: pd.partition, fetchedOffset: at, messages: b.messages, next });
+          }
+        }
+        return out;
+      };
+
+      let failures = 0;
       return {
-        connect: () => c.connect(),
-        disconnect: () => c.disconnect(),
-        subscribe: (topic) => c.subscribe({ topics: [topic], fromBeginning: true }),
-        async run(h) {
-          c.on(c.events.GROUP_JOIN, (e) => h.onAssign(e.payload.memberAssignment));
-          c.on(c.events.END_BATCH_PROCESS, (e) => {
-            const p = e.payload;
-            if (p.batchSize === 0 && p.lastOffset != null) h.onSkipped(p.topic, p.partition, p.firstOffset ?? null, (BigInt(p.lastOffset) + 1n).toString());
-          });
-          c.on(c.events.CRASH, (e) => h.onCrash(e.payload.error, Boolean(e.payload.restart)));
-          await c.run({
-            autoCommit: false,
-            eachBatchAutoResolve: true,
-            partitionsConsumedConcurrently: 1,
-            eachBatch: async ({ batch, heartbeat }) => {
-              const b = batch as Batch & { fetchedOffset?: string };
-              await h.onBatch(
-                {
-                  topic: b.topic,
-                  partition: b.partition,
-                  fetchedOffset: b.fetchedOffset === undefined ? undefined : String(b.fetchedOffset),
-                  lastOffset: b.lastOffset(),
-                  messages: b.messages as unknown as FetchedMessage[],
-                },
-                heartbeat,
-              );
-            },
+        async fetch(topic, offsets, o) {
+          for (;;) {
+            try {
+              await ready(topic);
+              const leaders = cluster.findLeaderForPartitions(topic, [...offsets.keys()]);
+              const led = Object.values(leaders).reduce((n, ps) => n + ps.length, 0);
+              if (led < offsets.size) {
+                throw Object.assign(new Error(`no leader known for ${offsets.size - led} partition(s) of topic ${topic}`), { name: 'LeaderNotAvailable', retriable: true });
+              }
+              const rounds = await Promise.all(Object.entries(leaders).map(([nodeId, parts]) => fetchFrom(topic, nodeId, parts, offsets, o)));
+              failures = 0;
+              return rounds.flat();
+            } catch (e) {
+              const err = e as KjsError;
+              if (err.name === 'KafkaJSOffsetOutOfRange' && err.partition !== undefined) {
+                failures = 0;
+                return [{ partition: err.partition, fetchedOffset: offsets.get(err.partition) ?? 0n, messages: [], next: offsets.get(err.partition) ?? 0n, outOfRange: true }];
+              }
+              // A leader moved, a broker restarted, metadata is stale: refresh and try again, a few times.
+              if (!(err.retriable || /Connection|NotLeader|LeaderNotAvailable|UnknownTopicOrPartition|BrokerNotFound|Metadata/i.test(err.name)) || ++failures > MAX_FETCH_RETRIES) {
+                throw new Error(scrub(err.message));
+              }
+              await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** failures)));
+              await cluster.refreshMetadata().catch(() => undefined);
+            }
+          }
+        },
+        async commitOffsets(groupId, topic, offsets) {
+          await ready(topic);
+          const coordinator = await cluster.findGroupCoordinator({ groupId });
+          await coordinator.offsetCommit({
+            groupId,
+            groupGenerationId: -1,
+            memberId: '',
+            retentionTime: -1,
+            topics: [{ topic, partitions: [...offsets].map(([partition, offset]) => ({ partition, offset: offset.toString() })) }],
           });
         },
-        seek: (topic, partition, offset) => c.seek({ topic, partition, offset }),
-        pause: (topic, partitions) => c.pause([partitions ? { topic, partitions: [...partitions] } : { topic }]),
-        resume: (topic, partitions) => c.resume([partitions ? { topic, partitions: [...partitions] } : { topic }]),
-        commit: (offsets) => c.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset }))),
+        async disconnect() {
+          if (connected) await cluster.disconnect().catch(() => undefined);
+          connected = undefined;
+        },
       };
     },
   };

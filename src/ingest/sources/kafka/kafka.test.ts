@@ -14,7 +14,6 @@ import { streamNameOf } from './config.js';
 import { kafkaConnector } from './index.js';
 
 type Producer = Awaited<ReturnType<typeof producer>>;
-const SESSION = 3000;
 
 // ---------------------------------------------------------------- contract
 
@@ -29,7 +28,7 @@ describeSource('kafka', {
     contractProducer = await producer(contractBroker.bootstrap);
     await contractProducer.produce('contract.items', Array.from({ length: count }, (_, i) => msg(i + 1)));
     return {
-      config: { type: 'kafka', brokers: [contractBroker.bootstrap], topics: ['contract.items'], session_timeout_ms: SESSION },
+      config: { type: 'kafka', brokers: [contractBroker.bootstrap], topics: ['contract.items'] },
       stream: 'contract_items',
       projectDir: process.cwd(),
     };
@@ -56,13 +55,13 @@ const recordsOf = (batches: RecordBatch[]): SourceRecord[] => batches.flatMap((b
 const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]?.state;
 
 async function openSource(config: Record<string, unknown>, sourceName = 'ev') {
-  const src = await kafkaConnector.create(kafkaConnector.parseConfig({ type: 'kafka', session_timeout_ms: SESSION, ...config }), { projectDir: process.cwd(), sourceName });
+  const src = await kafkaConnector.create(kafkaConnector.parseConfig({ type: 'kafka', ...config }), { projectDir: process.cwd(), sourceName });
   const streams = await src.discover();
   return { src, streams, stream: (topic: string) => streams.find((s) => s.name === streamNameOf(topic))! };
 }
 
 const projectConfig = (source: Record<string, unknown>) => `import { defineConfig } from 'smelt';
-export default defineConfig({ name: 'fixture', sources: { ev: ${JSON.stringify({ type: 'kafka', session_timeout_ms: SESSION, ...source })} } });
+export default defineConfig({ name: 'fixture', sources: { ev: ${JSON.stringify({ type: 'kafka', ...source })} } });
 `;
 
 function query<T = Record<string, unknown>>(dir: string, sql: string): T[] {
@@ -316,7 +315,7 @@ describe('kafka group offsets and the warehouse commit', () => {
       },
     }));
     try {
-      const [src] = await resolveSources([{ name: 'ev', file: 'smelt.config.ts', value: { type: 'kafka', brokers: [broker.bootstrap], topics: ['ordered'], group_id: 'g-order', session_timeout_ms: SESSION, batch_size: 100 } }]);
+      const [src] = await resolveSources([{ name: 'ev', file: 'smelt.config.ts', value: { type: 'kafka', brokers: [broker.bootstrap], topics: ['ordered'], group_id: 'g-order', batch_size: 100 } }]);
       const out = await withConnection(wh, async (conn) => {
         await ensureStateTables(conn, wh.dialect);
         return ingestStream(src!, 'ordered', wh, conn, { projectDir: process.cwd() });
