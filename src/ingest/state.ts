@@ -4,7 +4,7 @@
  * and the log of schema changes.
  */
 import type { Relation } from '../core/types.js';
-import type { Connection, SqlDialect } from '../storage/warehouse.js';
+import { withConnection, type Connection, type SqlDialect, type Warehouse } from '../storage/warehouse.js';
 
 export const STATE_SCHEMA = 'smelt_state';
 export const STATE_TABLE: Relation = { schema: STATE_SCHEMA, name: 'ingest_state' };
@@ -55,4 +55,11 @@ export async function listStates(conn: Connection, d: SqlDialect, source?: strin
   const filter = source ? ` WHERE source = ${d.literal(source)}` : '';
   const r = await conn.execute(`SELECT source, stream, state, CAST(updated_at AS VARCHAR) AS updated_at FROM ${d.relation(STATE_TABLE)}${filter} ORDER BY 1, 2`);
   return r.rows.map((x) => ({ source: String(x.source), stream: String(x.stream), state: JSON.parse(String(x.state)), updatedAt: String(x.updated_at) }));
+}
+
+/** `source.stream` of every stream with a stored state (loaded at least once); empty before the first ingest. */
+export async function loadedStreams(wh: Warehouse): Promise<Set<string>> {
+  if (!(await wh.describe(STATE_TABLE))) return new Set();
+  const r = await withConnection(wh, (c) => c.execute(`SELECT source, stream FROM ${wh.dialect.relation(STATE_TABLE)}`));
+  return new Set(r.rows.map((x) => `${String(x.source)}.${String(x.stream)}`));
 }

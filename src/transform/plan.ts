@@ -29,6 +29,8 @@ export interface PlanOptions {
   /** Which kinds of steps the command runs. */
   readonly kinds: readonly StepKind[];
   readonly fullRefresh?: boolean;
+  /** When set, ingest steps only for these source nodes (`build` loads only streams never loaded). */
+  readonly ingestOnly?: ReadonlySet<string>;
 }
 
 const stepKind = (n: ManifestNode): StepKind | undefined => {
@@ -54,6 +56,7 @@ export function planRun(m: Manifest, opts: PlanOptions): ExecutionPlan {
   }
   const inPlan = new Set([...selected].filter((id) => {
     const k = stepKind(m.nodes[id]!);
+    if (k === 'ingest' && opts.ingestOnly && !opts.ingestOnly.has(id)) return false;
     return k !== undefined && kinds.has(k);
   }));
   const unitTests = kinds.has('unit_test')

@@ -203,3 +203,34 @@ describe('examples/shop', () => {
     checkGoldAndSilver('2025-01-01');
   });
 });
+
+describe('examples/shop with smelt build (issue 2: init, build, query)', () => {
+  let buildTmp: string;
+  beforeAll(() => {
+    buildTmp = mkdtempSync(join(tmpdir(), 'smelt-shop-build-'));
+  });
+  afterAll(() => rmSync(buildTmp, { recursive: true, force: true }));
+
+  it('the first build loads the streams that were never ingested, later builds read bronze as it is', () => {
+    const p = join(buildTmp, 'p');
+    expect(runCli(['init', p]).code).toBe(0);
+    const first = runCli(['build', '--project-dir', p]);
+    expect(first.code, explain(first)).toBe(0);
+    const r1 = JSON.parse(readFileSync(join(p, '.smelt/target/run_results.json'), 'utf8')) as RunResults;
+    expect(r1.results.filter((s) => s.kind === 'ingest').map((s) => s.id).sort()).toEqual(STREAMS.map((s) => `source.shop.${s}`).sort());
+    expect(r1.summary.error).toBe(0);
+
+    const second = runCli(['build', '--project-dir', p]);
+    expect(second.code, explain(second)).toBe(0);
+    const r2 = JSON.parse(readFileSync(join(p, '.smelt/target/run_results.json'), 'utf8')) as RunResults;
+    expect(r2.results.filter((s) => s.kind === 'ingest')).toEqual([]);
+    expect(r2.results.filter((s) => s.kind === 'model').length).toBeGreaterThan(10);
+
+    const q = runCli(['query', 'select * from gold.mrr_by_month limit 5', '--format', 'json', '--project-dir', p]);
+    expect(q.code, explain(q)).toBe(0);
+    const rows = JSON.parse(q.stdout) as { month_start: string; mrr: number }[];
+    expect(rows).toHaveLength(5);
+    expect(rows[0]!.month_start).toBe('2023-01-01');
+    expect(rows.every((r) => typeof r.mrr === 'number')).toBe(true);
+  });
+});

@@ -10,7 +10,8 @@ import { didYouMean } from '../../core/suggest.js';
 const KINDS: Record<string, StepKind[]> = {
   run: ['ingest', 'seed', 'snapshot', 'model', 'test', 'unit_test'],
   ingest: ['ingest'],
-  build: ['seed', 'snapshot', 'model', 'test', 'unit_test'],
+  // build reads bronze as it is, but loads streams that were never loaded, so a fresh project builds.
+  build: ['ingest', 'seed', 'snapshot', 'model', 'test', 'unit_test'],
   test: ['test', 'unit_test'],
   seed: ['seed'],
   snapshot: ['snapshot'],
@@ -30,15 +31,22 @@ export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<st
     }
   }
   const select = [...(opts.select ?? []), ...positional.map((n) => `source:${n}`)];
-  const plan = planRun(manifest, { command, select, exclude: opts.exclude, kinds: KINDS[command]!, fullRefresh: opts.fullRefresh });
+  const wh = await ctx.warehouse();
+  let ingestOnly: Set<string> | undefined;
+  if (command === 'build' && project.sources.length) {
+    const { loadedStreams } = await import('../../ingest/state.js');
+    const loaded = await loadedStreams(wh);
+    ingestOnly = new Set(Object.values(manifest.nodes).flatMap((n) => (n.kind === 'source' && n.ingest && !loaded.has(`${n.ingest.source}.${n.ingest.stream}`) ? [n.id] : [])));
+  }
+  const plan = planRun(manifest, { command, select, exclude: opts.exclude, kinds: KINDS[command]!, fullRefresh: opts.fullRefresh, ingestOnly });
   const reporter = ctx.reporter();
   const threads = opts.threads ?? cfg.target.threads;
   if (plan.steps.length === 0) {
     reporter.info('Nothing to do: the selection matched no runnable nodes.');
     return 0;
   }
+  if (ingestOnly?.size) reporter.info(`First build: loading ${ingestOnly.size} source stream${ingestOnly.size === 1 ? '' : 's'} that were never ingested (\`smelt run\` ingests every time)`);
   reporter.info(`Running ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'} on target ${cfg.target.name} (${cfg.target.warehouse.type}) with ${threads} thread${threads === 1 ? '' : 's'}`);
-  const wh = await ctx.warehouse();
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
