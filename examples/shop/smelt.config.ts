@@ -1,4 +1,4 @@
-import { defineConfig } from 'smelt';
+import { defineConfig, env } from 'smelt';
 
 export default defineConfig({
   name: 'shop',
@@ -6,6 +6,9 @@ export default defineConfig({
   targets: {
     // Embedded DuckDB in .smelt/dev.duckdb: nothing to install or start.
     dev: { warehouse: { type: 'duckdb' } },
+    // The same project on PostgreSQL: `smelt run --target prod` with SMELT_PG_URL set
+    // (e.g. postgres://postgres@127.0.0.1:5432/shop). Only the chosen target's env() must be set.
+    prod: { warehouse: { type: 'postgres', url: env('SMELT_PG_URL') }, threads: 4 },
   },
   // The first reported month: dim_date spans it up to the end of the newest month in the data
   // (sources/shop.ts starts its simulation on the same day).

@@ -90,6 +90,29 @@ export function findConfigFile(projectDir: string): string | undefined {
   return undefined;
 }
 
+/** `env('X')` markers with their variable's name in place of the value. */
+function unresolved(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unresolved);
+  if (value && typeof value === 'object') {
+    if ('$env' in value && typeof (value as { $env: unknown }).$env === 'string') return `<env ${(value as { $env: string }).$env}>`;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unresolved(v)]));
+  }
+  return value;
+}
+
+/**
+ * Only the chosen target's `env()` values are read: running `dev` must not need the
+ * production password. The other targets keep placeholders (they are still validated).
+ */
+function deferOtherTargets(raw: unknown, chosen: string | undefined): unknown {
+  if (!raw || typeof raw !== 'object') return raw;
+  const cfg = raw as Record<string, unknown>;
+  if (!cfg.targets || typeof cfg.targets !== 'object' || Array.isArray(cfg.targets)) return raw;
+  const name = chosen ?? (typeof cfg.defaultTarget === 'string' ? cfg.defaultTarget : 'dev');
+  const targets = Object.fromEntries(Object.entries(cfg.targets).map(([k, v]) => [k, k === name ? v : unresolved(v)]));
+  return { ...cfg, targets };
+}
+
 /** Loads, validates and resolves the project config for one target. */
 export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfig> {
   const projectDir = resolve(opts.projectDir);
@@ -102,7 +125,7 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfi
   let raw = await importConfig(file);
   if (typeof raw === 'function') raw = await raw({});
   const env = { ...readDotEnv(projectDir), ...(opts.env ?? process.env) };
-  const resolved = resolveEnvRefs(raw, env, '', file);
+  const resolved = resolveEnvRefs(deferOtherTargets(raw, opts.target ?? env.SMELT_TARGET), env, '', file);
   const cfg = parseWith(projectConfigSchema, resolved, '', { file });
 
   const targets = cfg.targets ?? {};

@@ -4,6 +4,8 @@ import { planRun, type StepKind } from '../../transform/plan.js';
 import { runPlan } from '../../transform/run/runner.js';
 import { writeManifest, writeRunResults } from '../../transform/artifacts.js';
 import { ingestExecutor } from '../../orchestrate/ingest-executor.js';
+import { recordRun } from '../../orchestrate/run-history.js';
+import { redact } from '../../core/redact.js';
 import { UsageError } from '../../core/errors.js';
 import { didYouMean } from '../../core/suggest.js';
 
@@ -56,6 +58,8 @@ export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<st
       : undefined;
     const results = await runPlan(plan, manifest, wh, { threads, signal: ac.signal, executors, onEvent: (e) => reporter.event(e) });
     writeRunResults(ctx.projectDir, results);
+    // The warehouse keeps the shared history (smelt_state.runs); the files above are the local copy.
+    await recordRun(wh, results).catch((e: unknown) => reporter.info(`warning: the run was not recorded in smelt_state.runs: ${redact(e instanceof Error ? e.message : String(e))}`));
     reporter.done(results);
     return results.summary.error > 0 ? 1 : 0;
   } finally {
