@@ -3,7 +3,7 @@
  * reads files, renders templates and checks the graph, and never connects to a
  * database, so `smelt check`, `ls`, `lineage` and the console work offline.
  */
-import { ConfigError, CompileError } from '../../core/errors.js';
+import { ConfigError, CompileError, type SourceLocation } from '../../core/errors.js';
 import { relationSql } from '../../core/sql-names.js';
 import { didYouMean } from '../../core/suggest.js';
 import type { Relation } from '../../core/types.js';
@@ -59,8 +59,7 @@ function folderDefaults(cfg: ResolvedConfig, file: string): ModelConfig {
   return Object.assign({}, ...keys.map((k) => cfg.models[k]));
 }
 
-function validateModelConfig(c: ModelConfig, id: string, file: string, line?: number): void {
-  const loc = { file, line };
+function validateModelConfig(c: ModelConfig, id: string, loc: SourceLocation): void {
   if (c.materialized === 'incremental') {
     const strategy = c.incremental_strategy ?? (c.unique_key ? 'merge' : 'append');
     if (strategy === 'merge' && !c.unique_key) {
@@ -153,6 +152,8 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
 
   // 2. Models: render once with placeholders; collect config.
   const pending: PendingModel[] = [];
+  // Line of each ref() by file and dependency, so a cycle error can point at the ref() that closes it.
+  const refLines = new Map<string, ReadonlyMap<string, number>>();
   for (const file of files.models) {
     const name = baseName(file);
     const id = `model.${name}`;
@@ -169,8 +170,26 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
     const full = renderSql(tpl, env, { self: placeholder(id), incremental: false, onConfig });
     const config: ModelConfig = { materialized: 'view', ...folderDefaults(cfg, file), ...yamlCfg, ...full.config };
     if (config.enabled === false) continue;
-    validateModelConfig(config, id, file, p?.config.line);
+    // A problem with the combined config points at the config() call if there is one, else at the
+    // YAML config (in its own file, not the model's), else at the folder defaults in smelt.config.ts.
+    const configLoc: SourceLocation =
+      Object.keys(full.config).length ? { file, line: full.configLine }
+      : p && Object.keys(p.config.value).length ? { file: p.config.file, line: p.config.line }
+      : Object.keys(folderDefaults(cfg, file)).length && cfg.configFile ? { file: cfg.configFile }
+      : { file };
+    validateModelConfig(config, id, configLoc);
     const inc = config.materialized === 'incremental' ? renderSql(tpl, env, { self: placeholder(id), incremental: true }) : undefined;
+    // ref() to itself used to be dropped from dependsOn silently and then failed in the warehouse;
+    // it is a cycle of one, and `{{ this }}` is what the user wants.
+    for (const r of [full, inc]) {
+      if (r?.deps.has(id)) {
+        throw new CompileError(`dependency cycle: ${name} → ${name}`, {
+          location: { file, line: r.depLines.get(id) },
+          hint: 'a model reads its own table with {{ this }} (in an incremental model), not ref()',
+        });
+      }
+    }
+    refLines.set(id, new Map([...(inc?.depLines ?? []), ...full.depLines]));
     pending.push({ id, name, file, props: p, config, full, inc, source: tpl.source });
   }
   const enabledModels = new Set(pending.map((m) => m.id));
@@ -198,13 +217,16 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
     const p = props.snapshots.get(name);
     const tpl = readTemplate(dir, file);
     const r = renderSql(tpl, env, { self: placeholder(id), incremental: false });
-    const config = parseWith(snapshotConfigSchema, { ...(p?.config.value ?? {}), ...r.config }, 'config', { file, line: p?.config.line ?? 1 });
+    // Point at the config() call (the line was hard-coded to 1), or at the YAML config when that is all there is.
+    const loc: SourceLocation = Object.keys(r.config).length || !p ? { file, line: r.configLine ?? 1 } : { file: p.config.file, line: p.config.line };
+    const config = parseWith(snapshotConfigSchema, { ...(p?.config.value ?? {}), ...r.config }, 'config', loc);
     if (config.strategy === 'timestamp' && !config.updated_at) {
-      throw new ConfigError(`${id}: strategy 'timestamp' needs updated_at`, { location: { file, line: 1 }, hint: "config(unique_key='id', strategy='timestamp', updated_at='updated_at')" });
+      throw new ConfigError(`${id}: strategy 'timestamp' needs updated_at`, { location: loc, hint: "config(unique_key='id', strategy='timestamp', updated_at='updated_at')" });
     }
     if (config.strategy === 'check' && !config.check_cols) {
-      throw new ConfigError(`${id}: strategy 'check' needs check_cols`, { location: { file, line: 1 }, hint: "check_cols=['status', 'plan'] or check_cols='all'" });
+      throw new ConfigError(`${id}: strategy 'check' needs check_cols`, { location: loc, hint: "check_cols=['status', 'plan'] or check_cols='all'" });
     }
+    refLines.set(id, r.depLines);
     const relation = { schema: config.schema ?? cfg.snapshots.schema, name: config.alias ?? name };
     claimRelation(relation, id, file);
     snapshotRenders.set(id, r);
@@ -228,7 +250,14 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
     for (const d of deps) {
       const m = modelById.get(d);
       if (!m || m.config.materialized !== 'ephemeral' || seen.includes(d)) continue;
-      if (path.includes(d)) throw new CompileError(`dependency cycle through ephemeral model ${m.name}`, { location: { file: m.file } });
+      if (path.includes(d)) {
+        // Name the whole cycle, like assertAcyclic does, and point at the ref() that starts it.
+        const cycle = [...path.slice(path.indexOf(d)), d];
+        throw new CompileError(`dependency cycle: ${cycle.map((x) => modelById.get(x)!.name).join(' → ')}`, {
+          location: { file: m.file, line: refLines.get(d)?.get(cycle[1]!) },
+          hint: 'ephemeral models are inlined into each other; one of these ref()s has to go',
+        });
+      }
       ephemeralsOf(m.full.deps, seen, [...path, d]);
       seen.push(d);
     }
@@ -266,7 +295,7 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
   // 5. Tests, unit tests, and the graph check.
   compileTests({ cfg, files, props, nodes, env, resolveId, inline });
   const graph = buildGraph(nodes);
-  assertAcyclic(nodes, graph);
+  assertAcyclic(nodes, graph, (from, to) => refLines.get(from)?.get(to));
   const unitTests = compileUnitTests(props.unitTests, nodes, index);
 
   const order = topoSort(Object.keys(nodes), graph);

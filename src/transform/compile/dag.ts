@@ -24,8 +24,15 @@ export function buildGraph(nodes: Readonly<Record<string, ManifestNode>>): Graph
   return { parents, children };
 }
 
-/** Throws a CompileError naming the cycle (`a → b → a`) and the file of its first node. */
-export function assertAcyclic(nodes: Readonly<Record<string, ManifestNode>>, g: Graph): void {
+/**
+ * Throws a CompileError naming the cycle (`a → b → a`) and the file of its first node; `refLine`
+ * gives the line of the ref() from one node to another, so the error points at the edge to cut.
+ */
+export function assertAcyclic(
+  nodes: Readonly<Record<string, ManifestNode>>,
+  g: Graph,
+  refLine: (from: string, to: string) => number | undefined = () => undefined,
+): void {
   const state = new Map<string, 1 | 2>();
   const stack: string[] = [];
   const visit = (id: string): void => {
@@ -34,9 +41,9 @@ export function assertAcyclic(nodes: Readonly<Record<string, ManifestNode>>, g: 
     for (const p of g.parents.get(id) ?? []) {
       const s = state.get(p);
       if (s === 1) {
-        const cycle = [...stack.slice(stack.indexOf(p)), p].map((x) => nodes[x]!.name);
-        throw new CompileError(`dependency cycle: ${cycle.join(' → ')}`, {
-          location: { file: nodes[p]!.file },
+        const ids = [...stack.slice(stack.indexOf(p)), p];
+        throw new CompileError(`dependency cycle: ${ids.map((x) => nodes[x]!.name).join(' → ')}`, {
+          location: { file: nodes[p]!.file, line: refLine(p, ids[1]!) },
           hint: 'a model cannot depend on itself through ref(); use is_incremental() and {{ this }} to read its own table',
         });
       }

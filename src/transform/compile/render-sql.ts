@@ -34,7 +34,10 @@ export interface RenderedSql {
   readonly deps: Set<string>;
   /** Values passed to config() in the file, with the line of the call. */
   readonly config: Record<string, unknown>;
+  /** Line of the first config() call, so a bad value found after rendering can still point at it. */
   readonly configLine?: number;
+  /** Line of the first ref()/source() of each dependency (for cycle errors). */
+  readonly depLines: ReadonlyMap<string, number>;
 }
 
 export function readTemplate(projectDir: string, file: string): Template {
@@ -54,12 +57,19 @@ export function renderSql(
   opts: { self: string; incremental: boolean; onConfig?: (values: Record<string, unknown>) => void },
 ): RenderedSql {
   const deps = new Set<string>();
+  const depLines = new Map<string, number>();
   const config: Record<string, unknown> = {};
+  let configLine: number | undefined;
+  const at = { line: 0, column: 0 };
+  const dependOn = (id: string) => {
+    deps.add(id);
+    if (!depLines.has(id)) depLines.set(id, at.line);
+  };
   const scope = makeScope({
     ref(name) {
       const id = env.index.refs.get(name);
       if (!id) throw new TemplateCallError(`unknown model '${name}'`, didYouMean(name, env.index.refs.keys()) ?? 'ref() names a model, seed or snapshot of this project');
-      deps.add(id);
+      dependOn(id);
       return placeholder(id);
     },
     source(source, table) {
@@ -71,12 +81,13 @@ export function renderSql(
         const tables = [...env.index.sources.keys()].filter((k) => k.startsWith(`${source}.`)).map((k) => k.slice(source.length + 1));
         throw new TemplateCallError(`source '${source}' has no table '${table}'`, didYouMean(table, tables) ?? `its tables: ${tables.join(', ')}`);
       }
-      deps.add(id);
+      dependOn(id);
       return placeholder(id);
     },
     config(values) {
       opts.onConfig?.(values);
       Object.assign(config, values);
+      configLine ??= at.line;
     },
     isIncremental: () => opts.incremental,
     vars: env.vars,
@@ -84,11 +95,11 @@ export function renderSql(
     target: env.target,
     macros: env.macros,
   });
-  const r = renderTemplate(tpl, scope);
+  const r = renderTemplate(tpl, scope, at);
   // Trailing semicolons and blank lines are noise once the SQL is wrapped in DDL.
   const text = r.text.replace(/[\s;]+$/, '');
   const lines = text.split('\n').length;
-  return { text, lineMap: r.lineMap.slice(0, lines), deps, config };
+  return { text, lineMap: r.lineMap.slice(0, lines), deps, config, configLine, depLines };
 }
 
 /** An ephemeral model's SQL, to be inlined as a CTE named `cte`. */

@@ -46,9 +46,16 @@ export function parseTemplate(source: string, file: string): Template {
   let line = 1;
   let trimNext = false;
   const pushText = (text: string) => {
-    if (trimNext) text = text.replace(/^\s+/, '');
+    let at = line;
+    if (trimNext) {
+      // `-%}` trims the newlines after a tag: the text now starts that many lines further down,
+      // and the line map must say so or engine errors point above the real line.
+      const lead = /^\s*/.exec(text)![0];
+      for (let i = 0; i < lead.length; i++) if (lead.charCodeAt(i) === 10) at++;
+      text = text.slice(lead.length);
+    }
     trimNext = false;
-    if (text) current().push({ k: 'text', text, line });
+    if (text) current().push({ k: 'text', text, line: at });
   };
   const countLines = (s: string) => { for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 10) line++; };
   for (let m = re.exec(source); m; m = re.exec(source)) {
@@ -64,7 +71,7 @@ export function parseTemplate(source: string, file: string): Template {
     line = saveLine;
     const open = m[0].slice(0, 2);
     const close = open === '{{' ? '}}' : open === '{%' ? '%}' : '#}';
-    const end = source.indexOf(close, start + m[0].length);
+    const end = findClose(source, start + m[0].length, close);
     if (end < 0) fail(`unclosed '${open}': expected '${close}'`, start);
     const innerStart = start + m[0].length;
     let inner = source.slice(innerStart, end);
@@ -112,10 +119,31 @@ export function parseTemplate(source: string, file: string): Template {
     }
   }
   if (stack.length) fail("'{% if %}' is never closed: expected '{% endif %}'", stack[stack.length - 1]!.offset);
-  let tail = source.slice(pos);
-  if (trimNext) tail = tail.replace(/^\s+/, '');
-  if (tail) current().push({ k: 'text', text: tail, line });
+  pushText(source.slice(pos));
   return { file, source, nodes: root };
+}
+
+/**
+ * Offset of the delimiter that closes a tag opened before `from`. A `}}` or `%}` inside a string
+ * literal (`{{ 'a }} b' }}`) or a nested dict (`{{ {'a': {'b': 1}} }}`) does not close the tag.
+ * Without a proper close this way (e.g. an unterminated string), the first plain occurrence is
+ * used so that the expression parser reports the real problem at its real position.
+ */
+function findClose(source: string, from: number, close: string): number {
+  if (close === '#}') return source.indexOf(close, from); // comments are prose: "don't" is no string
+  let depth = 0;
+  for (let i = from; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < source.length && source[j] !== c) j += source[j] === '\\' ? 2 : 1;
+      if (j >= source.length) break;
+      i = j;
+    } else if (close === '}}' && c === '{') depth++;
+    else if (close === '}}' && c === '}' && depth > 0) depth--;
+    else if (source.startsWith(close, i)) return i;
+  }
+  return source.indexOf(close, from);
 }
 
 /** Turns a value from `{{ … }}` into SQL text. */
@@ -126,8 +154,18 @@ function toText(v: unknown): string {
   return String(v);
 }
 
-/** Renders a parsed template. Errors raised by template functions get the file, line and column. */
-export function renderTemplate(tpl: Template, scope: Record<string, unknown>): Rendered {
+/** Where rendering is: updated before each expression, so template functions can tell where they were called. */
+export interface RenderCursor {
+  line: number;
+  column: number;
+}
+
+/**
+ * Renders a parsed template. Errors raised by template functions get the file, line and column;
+ * `cursor`, when given, follows the expression being evaluated (compile uses it to record where
+ * `config()` and each `ref()` are, for errors found later such as cycles).
+ */
+export function renderTemplate(tpl: Template, scope: Record<string, unknown>, cursor?: RenderCursor): Rendered {
   const out: string[] = [];
   const lineMap: number[] = [];
   let curLine = 1; // source line of the text being emitted
@@ -156,6 +194,10 @@ export function renderTemplate(tpl: Template, scope: Record<string, unknown>): R
     }
   };
   const call = (e: Expr, line: number, column: number) => {
+    if (cursor) {
+      cursor.line = line;
+      cursor.column = column;
+    }
     try {
       return evalExpr(e, local);
     } catch (err) {
