@@ -42,6 +42,33 @@ function matchMethod(n: ManifestNode, method: string, value: string): boolean {
   }
 }
 
+const KINDS = ['model', 'seed', 'snapshot', 'source', 'test'];
+
+/**
+ * A selector that matched nothing because what it names does not exist (a misspelt tag, folder,
+ * source or kind) is an error, like an unknown name: otherwise `-s tag:nightyl` builds nothing and
+ * exits 0, and `--exclude tag:expnsive` silently builds what it meant to skip. A value that exists
+ * but has no nodes left (`config.materialized:incremental` with none) stays a plain empty match.
+ */
+function assertKnown(m: Manifest, method: string, value: string): void {
+  const nodes = Object.values(m.nodes);
+  const fail = (message: string, candidates: Iterable<string>, what: string): never => {
+    const list = [...new Set(candidates)].sort();
+    throw new UsageError(message, { hint: didYouMean(value, list) ?? (list.length ? `${what}: ${list.slice(0, 10).join(', ')}${list.length > 10 ? ', …' : ''}` : `this project has no ${what}`) });
+  };
+  if (method === 'name') {
+    const names = nodes.filter((n) => n.kind !== 'test').map((n) => n.name);
+    throw new UsageError(`no node matches '${value}'`, { hint: didYouMean(value, names) ?? 'run `smelt ls` to see the nodes' });
+  }
+  if (method === 'tag') fail(`no node has tag '${value}'`, nodes.flatMap((n) => n.tags), 'tags');
+  if (method === 'path') {
+    const folders = nodes.flatMap((n) => n.file.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/')));
+    fail(`no node is under path '${value}'`, folders, 'folders');
+  }
+  if (method === 'source') fail(`unknown source '${value}'`, nodes.flatMap((n) => (n.kind === 'source' ? [n.sourceName] : [])), 'sources');
+  if (method === 'resource_type' && !KINDS.includes(value)) fail(`unknown resource type '${value}'`, KINDS, 'resource types');
+}
+
 function selectAtom(m: Manifest, g: Graph, atom: string): Set<string> {
   const a = ATOM.exec(atom);
   if (!a) throw new UsageError(`cannot read selector '${atom}'`, { hint: "examples: orders, +orders, orders+, tag:nightly, path:models/gold" });
@@ -50,10 +77,7 @@ function selectAtom(m: Manifest, g: Graph, atom: string): Set<string> {
   const method = colon > 0 ? body!.slice(0, colon) : 'name';
   const value = colon > 0 ? body!.slice(colon + 1) : body!;
   const base = Object.values(m.nodes).filter((n) => matchMethod(n, method, value)).map((n) => n.id);
-  if (base.length === 0 && method === 'name') {
-    const names = Object.values(m.nodes).filter((n) => n.kind !== 'test').map((n) => n.name);
-    throw new UsageError(`no node matches '${value}'`, { hint: didYouMean(value, names) ?? 'run `smelt ls` to see the nodes' });
-  }
+  if (base.length === 0) assertKnown(m, method, value);
   const out = new Set(base);
   const depth = (s: string | undefined) => (s === '' ? Infinity : Number(s));
   for (const id of base) {
