@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
 import { registerSecret } from '../core/redact.js';
 import { didYouMean } from '../core/suggest.js';
+import { lineOfKeyPath, splitPath } from './locate.js';
 import { parseWith } from './validate.js';
 import { projectConfigSchema, type ResolvedConfig } from './schema.js';
 
@@ -18,35 +19,44 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Reads `.env` in the project (KEY=value lines) without overriding the real environment. */
+/**
+ * Reads `.env` in the project (KEY=value lines) without overriding the real environment.
+ * As in dotenv, ` # comment` after an unquoted value is a comment (a password ending in
+ * "# prod" would otherwise be wrong in a way nobody can see); `#` inside quotes, or without
+ * a space before it, is part of the value.
+ */
 function readDotEnv(dir: string): Record<string, string> {
   const file = join(dir, '.env');
   if (!existsSync(file)) return {};
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
     const m = /^\s*(?:export\s+)?([A-Za-z_]\w*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m) out[m[1]!] = m[2]!.replace(/^(['"])(.*)\1$/, '$2');
+    if (!m) continue;
+    const quoted = /^(['"])(.*?)\1(\s+#.*)?$/.exec(m[2]!);
+    out[m[1]!] = quoted ? quoted[2]! : m[2]!.replace(/\s+#.*$/, '');
   }
   return out;
 }
 
 /** Replaces every `env('X')` marker with its value, registering it as a secret. */
-function resolveEnvRefs(value: unknown, env: Record<string, string | undefined>, path: string, file: string): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => resolveEnvRefs(v, env, `${path}[${i}]`, file));
+type Locate = (path: string) => number | undefined;
+
+function resolveEnvRefs(value: unknown, env: Record<string, string | undefined>, path: string, file: string, locate: Locate = () => undefined): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => resolveEnvRefs(v, env, `${path}[${i}]`, file, locate));
   if (value && typeof value === 'object') {
     if ('$env' in value && typeof (value as any).$env === 'string') {
       const ref = value as { $env: string; default?: string };
       const v = env[ref.$env] ?? ref.default;
       if (v === undefined) {
         throw new ConfigError(`${path}: environment variable ${ref.$env} is not set`, {
-          location: { file },
+          location: { file, line: locate(path) },
           hint: `export ${ref.$env}=… or add it to .env in the project folder`,
         });
       }
       registerSecret(v);
       return v;
     }
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnvRefs(v, env, path ? `${path}.${k}` : k, file)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnvRefs(v, env, path ? `${path}.${k}` : k, file, locate)]));
   }
   return value;
 }
@@ -76,7 +86,10 @@ async function loadSourceFiles(projectDir: string, env: Record<string, string | 
   for (const f of readdirSync(dir).sort()) {
     if (!/\.(ts|mts|js|mjs)$/.test(f) || /\.test\./.test(f)) continue;
     const file = join(dir, f);
-    const value = resolveEnvRefs(await importConfig(file), env, `sources.${f.replace(/\.[^.]+$/, '')}`, file);
+    const src = readFileSync(file, 'utf8');
+    const name = f.replace(/\.[^.]+$/, '');
+    // Messages say `sources.<name>.…`; inside the file the path starts after that prefix.
+    const value = resolveEnvRefs(await importConfig(file), env, `sources.${name}`, file, (p) => lineOfKeyPath(src, splitPath(p).slice(2)));
     out.push({ name: f.replace(/\.[^.]+$/, ''), file: `sources/${f}`, value });
   }
   return out;
@@ -125,8 +138,12 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfi
   let raw = await importConfig(file);
   if (typeof raw === 'function') raw = await raw({});
   const env = { ...readDotEnv(projectDir), ...(opts.env ?? process.env) };
-  const resolved = resolveEnvRefs(deferOtherTargets(raw, opts.target ?? env.SMELT_TARGET), env, '', file);
-  const cfg = parseWith(projectConfigSchema, resolved, '', { file });
+  // An empty SMELT_TARGET (a CI matrix entry without a value) means "not set", not a target named ''.
+  const chosen = opts.target || env.SMELT_TARGET || undefined;
+  const source = readFileSync(file, 'utf8');
+  const locate = (path: readonly PropertyKey[]) => lineOfKeyPath(source, path);
+  const resolved = resolveEnvRefs(deferOtherTargets(raw, chosen), env, '', file, (p) => locate(splitPath(p)));
+  const cfg = parseWith(projectConfigSchema, resolved, '', { file }, locate);
 
   const targets = cfg.targets ?? {};
   if (cfg.warehouse) {
@@ -134,11 +151,12 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfi
     targets.dev = { warehouse: cfg.warehouse, schema: 'main', threads: 4, vars: {} };
   }
   if (Object.keys(targets).length === 0) targets.dev = { warehouse: { type: 'duckdb' }, schema: 'main', threads: 4, vars: {} };
-  const name = opts.target ?? env.SMELT_TARGET ?? cfg.defaultTarget;
+  const name = chosen ?? cfg.defaultTarget;
   const target = targets[name];
   if (!target) {
     throw new ConfigError(`unknown target '${name}'`, {
-      location: { file },
+      // From --target or SMELT_TARGET the file lists the targets; from defaultTarget, that line is the typo.
+      location: { file, line: chosen === undefined ? locate(['defaultTarget']) : undefined },
       hint: didYouMean(name, Object.keys(targets)) ?? `targets in this project: ${Object.keys(targets).join(', ')}`,
     });
   }

@@ -4,6 +4,8 @@
  * how to fix it. The CLI maps the class to an exit code; nothing else needs to.
  */
 
+import { redact } from './redact.js';
+
 /** Where in a user's file a problem is. Lines and columns are 1-based. */
 export interface SourceLocation {
   readonly file: string;
@@ -39,14 +41,17 @@ export class SmeltError extends Error {
     this.node = options.node;
   }
 
-  /** Plain-data form for logs, run results and the API (never includes secrets: messages are redacted upstream). */
+  /**
+   * Plain-data form for logs, run results and the API. Redacted here, not only upstream: a config
+   * error quotes the bad value, which may have come from env(), and `--log-format json` printed it.
+   */
   toJSON(): Record<string, unknown> {
     return {
       name: this.name,
       code: this.code,
-      message: this.message,
+      message: redact(this.message),
       ...(this.location ? { location: this.location } : {}),
-      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.hint ? { hint: redact(this.hint) } : {}),
       ...(this.node ? { node: this.node } : {}),
     };
   }
