@@ -73,7 +73,7 @@ export function createCtx(opts: GlobalOptions): Ctx {
       if (wh) return wh;
       const c = await ctx.config();
       const { openWarehouse } = await import('../storage/registry.js');
-      wh = await openWarehouse(c.target.warehouse, { projectDir, readOnly, targetName: c.target.name });
+      wh = await openWarehouse(c.target.warehouse, { projectDir, readOnly, targetName: c.target.name, defaultSchema: c.target.schema });
       return wh;
     },
     reporter: () => createReporter({ mode: pickMode(opts.logFormat), quiet: Boolean(opts.quiet), color, projectDir }),

@@ -106,6 +106,8 @@ export interface WarehouseOpenOptions extends CallOptions {
   readonly readOnly?: boolean;
   /** Name of the target being opened (used for default file names). */
   readonly targetName?: string;
+  /** The target's schema, where unqualified model names land: engines that resolve names by a search path look there first. */
+  readonly defaultSchema?: string;
 }
 
 /** A warehouse adapter: its type name, its config schema and a factory. */

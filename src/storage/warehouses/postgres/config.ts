@@ -118,7 +118,7 @@ const escapeOption = (v: string) => v.replace(/\\/g, '\\\\').replace(/ /g, '\\ '
  * pinned to formats the value normalizer understands (ISO dates, `postgres`
  * intervals, shortest exact floats) and to the requested time zone.
  */
-export function resolveConnection(cfg: PostgresConfig, opts: { projectDir: string; readOnly?: boolean; serverVersion?: number }): ResolvedConnection {
+export function resolveConnection(cfg: PostgresConfig, opts: { projectDir: string; readOnly?: boolean; serverVersion?: number; defaultSchema?: string }): ResolvedConnection {
   let fromUrl: Partial<ReturnType<typeof parseConnectionString>> = {};
   if (cfg.url) {
     try {
@@ -169,7 +169,10 @@ export function resolveConnection(cfg: PostgresConfig, opts: { projectDir: strin
     ['standard_conforming_strings', 'on'],
     ['client_encoding', 'UTF8'],
   ];
-  if (cfg.search_path) settings.push(['search_path', Array.isArray(cfg.search_path) ? cfg.search_path.map((s) => `"${s.replace(/"/g, '""')}"`).join(', ') : cfg.search_path]);
+  const quote = (x: string) => `"${x.replace(/"/g, '""')}"`;
+  if (cfg.search_path) settings.push(['search_path', Array.isArray(cfg.search_path) ? cfg.search_path.map(quote).join(', ') : cfg.search_path]);
+  // Unqualified names (`smelt query "select * from orders"`) find the target's schema first, as on DuckDB.
+  else if (opts.defaultSchema && opts.defaultSchema !== 'public') settings.push(['search_path', `${quote(opts.defaultSchema)}, public`]);
   if (opts.readOnly) settings.push(['default_transaction_read_only', 'on']);
   // A killed smelt process should not leave its last statement running (and holding locks) for long.
   if ((opts.serverVersion ?? 0) >= 140000) settings.push(['client_connection_check_interval', '2000']);

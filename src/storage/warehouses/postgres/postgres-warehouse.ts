@@ -87,7 +87,7 @@ export class PostgresWarehouse implements Warehouse, PostgresSession {
   }
 
   static async open(config: PostgresConfig, opts: WarehouseOpenOptions): Promise<PostgresWarehouse> {
-    const first = resolveConnection(config, { projectDir: opts.projectDir, readOnly: opts.readOnly });
+    const first = resolveConnection(config, { projectDir: opts.projectDir, readOnly: opts.readOnly, defaultSchema: opts.defaultSchema });
     // One plain session first: fail fast with a clear message, and learn the server version.
     const probe = new pg.Client(first.client);
     probe.on('error', () => undefined);
@@ -108,7 +108,7 @@ export class PostgresWarehouse implements Warehouse, PostgresSession {
         hint: 'upgrade the server',
       });
     }
-    const conn = resolveConnection(config, { projectDir: opts.projectDir, readOnly: opts.readOnly, serverVersion: version });
+    const conn = resolveConnection(config, { projectDir: opts.projectDir, readOnly: opts.readOnly, serverVersion: version, defaultSchema: opts.defaultSchema });
     const pool = new pg.Pool({ ...conn.client, max: config.pool, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
     const meta = new pg.Pool({ ...conn.client, max: 1, idleTimeoutMillis: 30_000, allowExitOnIdle: true });
     // Errors on idle pooled sessions (server restart, killed backend) must not crash the process.

@@ -32,6 +32,15 @@ describe('postgres config', () => {
     expect(() => parsePostgresConfig({ type: 'postgres', statement_timeout: 'soon' })).toThrow(ConfigError);
   });
 
+  it('looks in the target schema first for unqualified names, unless search_path is given', () => {
+    const opts = (c: Record<string, unknown>, defaultSchema?: string) => resolveConnection(parsePostgresConfig({ type: 'postgres', ...c }), { projectDir: '/', defaultSchema }).client.options;
+    expect(opts({}, 'main')).toContain('search_path=');
+    expect(opts({}, 'main')).toMatch(/search_path=\\?"main\\?",\\? ?public/);
+    expect(opts({}, 'public')).not.toContain('search_path');
+    expect(opts({})).not.toContain('search_path');
+    expect(opts({ search_path: ['a', 'b'] }, 'main')).not.toContain('main');
+  });
+
   it('reads durations', () => {
     expect(toMillis('30s')).toBe(30_000);
     expect(toMillis('500ms')).toBe(500);
