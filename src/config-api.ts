@@ -5,5 +5,5 @@
  */
 export { defineConfig, env } from './config/define-config.js';
 export type { SmeltConfigInput, TargetConfigInput, ModelDefaults, EnvRef } from './config/define-config.js';
-export { defineSource, filesSource } from './ingest/define-source.js';
+export { defineSource, filesSource, generatorSource, httpSource, kafkaSource, mysqlSource, postgresSource } from './ingest/define-source.js';
 export type { CommonSourceOptions, SourceDefinition } from './ingest/define-source.js';

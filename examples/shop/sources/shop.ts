@@ -12,7 +12,7 @@
  *   SHOP_SOURCE=kafka    SHOP_KAFKA_BROKERS=host:9092   topics customers, plans, … (JSON values)
  * The models do not change: only where bronze comes from.
  */
-import { env } from 'smelt';
+import { env, generatorSource, kafkaSource, postgresSource } from 'smelt';
 
 const STREAMS = ['customers', 'plans', 'subscriptions', 'payments', 'banks', 'events'];
 
@@ -20,8 +20,7 @@ const STREAMS = ['customers', 'plans', 'subscriptions', 'payments', 'banks', 'ev
 // versions too): staging dedups on the latest updated_at. See README.md, "Bronze".
 const landing = { disposition: 'append', landing: 'typed' } as const;
 
-const generator = {
-  type: 'generator',
+const generator = generatorSource({
   seed: 42,
   start_date: '2023-01-01',
   // initial_days: 731,      // history on the first run (default: through 2024-12-31)
@@ -29,22 +28,20 @@ const generator = {
   scale: 1,                  // volume multiplier (about 300 customers over the first two years)
   bad_record_rate: 0,        // e.g. 0.002: a few malformed events, kept as dead letters
   ...landing,                // typed: one column per field; dirty values stay text
-};
+});
 
-const postgres = {
-  type: 'postgres',
+const postgres = postgresSource({
   url: env('SHOP_SOURCE_URL'),
   // An export schema with one table per stream; each run reads them whole.
   tables: STREAMS.map((name) => ({ name, table: `shop.${name}` })),
   ...landing,
-};
+});
 
-const kafka = {
-  type: 'kafka',
+const kafka = kafkaSource({
   brokers: (process.env.SHOP_KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
   topics: STREAMS,
   ...landing,
-};
+});
 
 const choice = process.env.SHOP_SOURCE ?? 'generator';
 const sources: Record<string, object> = { generator, postgres, kafka };
