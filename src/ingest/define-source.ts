@@ -16,8 +16,14 @@ import type { postgresConfigSchema } from './sources/postgres/config.js';
 /** Options every source takes (where it lands and how), besides its connector's settings. */
 export type CommonSourceOptions = Partial<Omit<z.input<typeof ingestOptionsSchema>, 'type'>>;
 
-/** A setting that may come from the environment (`env('PG_URL')`). */
-export type Secretable<T> = { [K in keyof T]: T[K] extends string ? T[K] | EnvRef : T[K] };
+/** Settings where any text may come from the environment (`env('PG_URL')`), at any depth (e.g. headers). */
+export type Secretable<T> = T extends string
+  ? T | EnvRef
+  : T extends readonly (infer U)[]
+    ? Secretable<U>[]
+    : T extends object
+      ? { [K in keyof T]: Secretable<T[K]> }
+      : T;
 
 export type SourceDefinition<T extends string, C> = { type: T } & Secretable<C> & CommonSourceOptions;
 
