@@ -43,7 +43,7 @@ function colorFor(status: StepResult['status'], color: boolean): (s: string) => 
 function finishLine(e: Extract<RunEvent, { type: 'finish' }>, color: boolean): string {
   const r = e.result;
   const word = colorFor(r.status, color)(STATUS_WORD[r.status]);
-  const rows = r.rowsAffected !== undefined ? ` ${r.rowsAffected} rows` : '';
+  const rows = r.rowsAffected !== undefined ? ` ${r.rowsAffected} row${r.rowsAffected === 1 ? '' : 's'}` : '';
   const detail =
     r.status === 'skipped' ? ` ${r.kind} ${r.name} (${r.message})`
     : r.status === 'error' ? ''
@@ -83,10 +83,12 @@ function failureDetails(r: RunResults, opts: ReporterOptions): string[] {
 export function createReporter(opts: ReporterOptions): Reporter {
   const write = opts.write ?? ((s: string) => process.stdout.write(s));
   if (opts.mode === 'json') {
-    const line = (o: Record<string, unknown>) => write(`${JSON.stringify({ time: new Date().toISOString(), ...o })}\n`);
+    // The whole line is redacted: results carry messages, hints and sample rows from many places,
+    // and a JSON consumer (a log shipper) is exactly where a leaked secret would be kept.
+    const line = (o: Record<string, unknown>) => write(`${redact(JSON.stringify({ time: new Date().toISOString(), ...o }))}\n`);
     return {
       event: (e) => (e.type === 'start' ? line({ event: 'node_start', id: e.id, index: e.index, total: e.total, description: e.description }) : line({ event: 'node_finish', index: e.index, total: e.total, ...e.result })),
-      info: (message) => line({ event: 'info', message: redact(message) }),
+      info: (message) => line({ event: 'info', message }),
       done: (r) => line({ event: 'run_finish', runId: r.runId, command: r.command, durationMs: r.durationMs, summary: r.summary }),
     };
   }

@@ -179,7 +179,8 @@ export async function runPlan(plan: ExecutionPlan, m: Manifest, wh: Warehouse, o
                 const n = m.nodes[step.id];
                 finish(step, {
                   id: step.id, kind: step.kind, name: n?.name ?? step.id, status: 'error', message: redact(err.message),
-                  error: { message: redact(err.message), code: err.code, location: err.location ?? (n ? { file: n.file } : undefined), hint: err.hint },
+                  // The hint is redacted too: it goes into run_results.json and JSON logs as it is.
+                  error: { message: redact(err.message), code: err.code, location: err.location ?? (n ? { file: n.file } : undefined), hint: err.hint && redact(err.hint) },
                 }, startedAt, true);
               },
             )
