@@ -34,6 +34,9 @@ export function makeExec(conn: Connection, signal?: AbortSignal): Exec {
         const mapped = origin.lineMap[bodyLine - 1];
         if (mapped) line = mapped;
       }
+      // "syntax error at end of input" comes without a LINE from DuckDB, but the end of the input
+      // is the end of the model: point at its last source line instead of at no line at all.
+      if (line === undefined && /at end of input/i.test(e.message)) line = [...origin.lineMap].reverse().find((l) => l > 0);
       throw new WarehouseError(e.message, {
         location: { file: origin.file, line },
         node: origin.node,

@@ -179,6 +179,13 @@ describe('errors name the file, line and column', () => {
     const e = compileError(src);
     expect(e.message).toMatch(message);
     expect(e.location).toEqual({ file: FILE, line, column });
+    expect(e.hint, 'every syntax error says what to do').toMatch(/\w{3,}/);
+  });
+
+  it('hints say how to fix the block structure', () => {
+    expect(compileError('{% if a %}x').hint).toMatch(/add '\{% endif %\}'/);
+    expect(compileError('x{% endif %}').hint).toMatch(/remove it/);
+    expect(compileError('{% if a %}{% else %}{% elif b %}{% endif %}').hint).toMatch(/one '\{% else %\}'/);
   });
 
   it('points a runtime error at the expression, with a did-you-mean for a misspelt name', () => {

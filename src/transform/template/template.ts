@@ -33,8 +33,11 @@ export function lineCol(src: string, offset: number): { line: number; column: nu
   return { line, column: offset - last };
 }
 
+/** Every template error gets a hint (issue 2: file:line, a code frame and a hint); this is the fallback. */
+const SYNTAX_HINT = "expressions look like ref('orders'), var('day', '2024-01-01') or 'a' ~ b; see docs/project-format.md";
+
 export function parseTemplate(source: string, file: string): Template {
-  const fail = (msg: string, offset: number, hint?: string): never => {
+  const fail = (msg: string, offset: number, hint = SYNTAX_HINT): never => {
     throw new CompileError(msg, { location: { file, ...lineCol(source, offset) }, hint });
   };
   const root: Node[] = [];
@@ -72,7 +75,7 @@ export function parseTemplate(source: string, file: string): Template {
     const open = m[0].slice(0, 2);
     const close = open === '{{' ? '}}' : open === '{%' ? '%}' : '#}';
     const end = findClose(source, start + m[0].length, close);
-    if (end < 0) fail(`unclosed '${open}': expected '${close}'`, start);
+    if (end < 0) fail(`unclosed '${open}': expected '${close}'`, start, `add '${close}' where the ${open === '{{' ? 'expression' : open === '{%' ? 'tag' : 'comment'} ends`);
     const innerStart = start + m[0].length;
     let inner = source.slice(innerStart, end);
     trimNext = inner.endsWith('-') && open !== '{#';
@@ -102,23 +105,23 @@ export function parseTemplate(source: string, file: string): Template {
       stack.push({ node, body, offset: start });
     } else if (kw === 'elif' || kw === 'else') {
       const top = stack[stack.length - 1];
-      if (!top) fail(`'{% ${kw} %}' without a matching '{% if %}'`, start);
-      if (top!.node.otherwise) fail(`'{% ${kw} %}' after '{% else %}'`, start);
+      if (!top) fail(`'{% ${kw} %}' without a matching '{% if %}'`, start, `remove it, or add the '{% if … %}' it belongs to above it`);
+      if (top!.node.otherwise) fail(`'{% ${kw} %}' after '{% else %}'`, start, "an if block has one '{% else %}', last; use '{% elif … %}' for more branches");
       const body: Node[] = [];
       if (kw === 'elif') top!.node.branches.push({ cond: parse(rest, restOffset), body, line: tagLine, col: column });
       else top!.node.otherwise = body;
       top!.body = body;
     } else if (kw === 'endif') {
-      if (!stack.pop()) fail(`'{% endif %}' without a matching '{% if %}'`, start);
+      if (!stack.pop()) fail(`'{% endif %}' without a matching '{% if %}'`, start, `remove it, or add the '{% if … %}' it closes above it`);
     } else if (kw === 'set') {
       const m2 = /^([A-Za-z_]\w*)\s*=\s*/.exec(rest);
-      if (!m2) fail("expected '{% set name = value %}'", start);
+      if (!m2) fail("expected '{% set name = value %}'", start, "e.g. {% set cols = ['id', 'amount'] %}");
       current().push({ k: 'set', name: m2![1]!, expr: parse(rest.slice(m2![0].length), restOffset + m2![0].length), line: tagLine, col: column });
     } else {
       fail(`unknown tag '{% ${kw} %}'`, exprOffset, "supported tags: if, elif, else, endif, set; use a TypeScript macro (macros/*.ts) for more logic");
     }
   }
-  if (stack.length) fail("'{% if %}' is never closed: expected '{% endif %}'", stack[stack.length - 1]!.offset);
+  if (stack.length) fail("'{% if %}' is never closed: expected '{% endif %}'", stack[stack.length - 1]!.offset, "add '{% endif %}' where the block ends");
   pushText(source.slice(pos));
   return { file, source, nodes: root };
 }
