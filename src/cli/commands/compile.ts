@@ -9,7 +9,9 @@ export default async function compileCmd(ctx: Ctx, args: unknown[], opts: Record
   const file = writeManifest(m);
   const name = args[0] as string | undefined;
   if (!name) {
-    ctx.out(`Compiled ${Object.keys(m.nodes).length} nodes → ${file}`);
+    // Under --log-format json this is a JSON line too (a model's SQL, below, is the output itself).
+    if (ctx.opts.logFormat === 'json') ctx.out(JSON.stringify({ time: new Date().toISOString(), event: 'compiled', nodes: Object.keys(m.nodes).length, manifest: file }));
+    else ctx.out(`Compiled ${Object.keys(m.nodes).length} nodes → ${file}`);
     return 0;
   }
   const node = Object.values(m.nodes).find((n) => n.name === name);
