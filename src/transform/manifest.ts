@@ -17,6 +17,18 @@ export interface ColumnDoc {
   readonly line?: number;
 }
 
+/**
+ * Lines of a node's compiled SQL that come from another file: an ephemeral model inlined as a CTE.
+ * An engine error on such a line points at the ephemeral's file and line, not at the node's file.
+ */
+export interface InlinedLines {
+  readonly file: string;
+  /** 1-based line of the compiled SQL where the ephemeral's SQL starts. */
+  readonly from: number;
+  /** Source line (in `file`) of each of those lines. */
+  readonly lineMap: readonly number[];
+}
+
 interface NodeBase {
   /** `model.orders`, `seed.raw_customers`, `source.raw.customers`, `test.not_null_orders_id`. */
   readonly id: string;
@@ -40,9 +52,12 @@ export interface ModelNode extends NodeBase {
   /** Compiled SQL for a full build. */
   readonly sql: string;
   readonly lineMap: readonly number[];
+  /** Where inlined ephemerals sit in `sql` (absent when there are none). */
+  readonly inlined?: readonly InlinedLines[];
   /** Compiled SQL with `is_incremental()` true (incremental models only). */
   readonly incrementalSql?: string;
   readonly incrementalLineMap?: readonly number[];
+  readonly incrementalInlined?: readonly InlinedLines[];
   readonly columns: readonly ColumnDoc[];
   /** Ephemeral models this one inlines, in dependency order (names of CTEs). */
   readonly ephemerals: readonly string[];
@@ -63,6 +78,7 @@ export interface SnapshotNode extends NodeBase {
   readonly rawSql: string;
   readonly sql: string;
   readonly lineMap: readonly number[];
+  readonly inlined?: readonly InlinedLines[];
   readonly columns: readonly ColumnDoc[];
 }
 

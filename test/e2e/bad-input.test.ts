@@ -184,6 +184,19 @@ describe('failed nodes: exit 1, file:line and a hint in the run log, nothing hal
     expect(results.find((s) => s.id === 'model.t')).toMatchObject({ status: 'error', error: { location: { file: 'models/t.sql', line: 4 } } });
   });
 
+  it('an error inside an inlined ephemeral model points at the ephemeral file and line', () => {
+    const p = project({
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect id,\n  nope_col\nfrom (select 1 as id) t",
+      'models/out.sql': "select *\nfrom {{ ref('eph') }}",
+    });
+    const r = cli(p, ['build']);
+    expectExit(r, 1);
+    expect(r.stdout).toContain('ERROR model out');
+    expect(r.stdout).toContain('at models/eph.sql:3');
+    expect(r.stdout).toMatch(/^> 3 \|   nope_col$/m);
+    expect(r.stdout).toContain('hint: did you mean "id"?');
+  });
+
   it('a syntax error at the end of the model points at its last line', () => {
     const p = project({ ...good, 'models/t.sql': "{{ config(materialized='table') }}\nselect id,\nfrom {{ ref('raw') }} where" });
     const r = cli(p, ['build']);

@@ -211,6 +211,14 @@ describe('ephemeral models', () => {
     const lines = out.sql.split('\n');
     expect(out.lineMap[lines.indexOf('from __smelt_ephemeral_e_mid')]).toBe(2);
     expect(out.lineMap.slice(0, lines.indexOf('select *'))).toEqual(new Array(lines.indexOf('select *')).fill(0));
+    // ...and say which ephemeral file and line they come from, for engine errors inside a CTE.
+    expect(out.inlined).toEqual([
+      { file: 'models/e_base.sql', from: 2, lineMap: [1] },
+      { file: 'models/e_mid.sql', from: 5, lineMap: [1] },
+    ]);
+    expect(lines[1]).toBe('select id from main.raw');
+    expect(lines[4]).toBe('select id * 2 as id from __smelt_ephemeral_e_base');
+    expect(model(m, 'e_base').inlined).toBeUndefined();
   });
 
   it('merges the CTEs into a model that starts with its own WITH', async () => {

@@ -264,7 +264,10 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
     return seen;
   };
   const inline = (deps: Iterable<string>) =>
-    ephemeralsOf(deps).map((id) => ({ cte: cteName(id), sql: resolveSql(modelById.get(id)!.full.text, [], resolveId, []).sql }));
+    ephemeralsOf(deps).map((id) => {
+      const e = modelById.get(id)!;
+      return { cte: cteName(id), sql: resolveSql(e.full.text, [], resolveId, []).sql, file: e.file, lineMap: e.full.lineMap };
+    });
 
   for (const m of pending) {
     for (const d of [...m.full.deps, ...(m.inc?.deps ?? [])]) {
@@ -281,6 +284,7 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
       id: m.id, kind: 'model', name: m.name, file: m.file, tags: m.config.tags ?? [], description: m.config.description ?? m.props?.description,
       dependsOn: [...allDeps].filter((d) => d !== m.id), relation, materialized: m.config.materialized ?? 'view', config: m.config,
       rawSql: m.source, sql: full.sql, lineMap: full.lineMap, incrementalSql: inc?.sql, incrementalLineMap: inc?.lineMap,
+      ...(full.inlined.length ? { inlined: full.inlined } : {}), ...(inc?.inlined.length ? { incrementalInlined: inc.inlined } : {}),
       columns: (m.props?.columns ?? []).map((c) => ({ name: c.name, description: c.description, type: c.type, line: c.line })),
       ephemerals: ephemeralsOf(allDeps).map((id) => id),
     };
@@ -289,7 +293,7 @@ export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): 
   for (const [id, r] of snapshotRenders) {
     const s = nodes[id] as SnapshotNode;
     const out = resolveSql(r.text, r.lineMap, resolveId, inline(r.deps));
-    nodes[id] = { ...s, sql: out.sql, lineMap: out.lineMap };
+    nodes[id] = { ...s, sql: out.sql, lineMap: out.lineMap, ...(out.inlined.length ? { inlined: out.inlined } : {}) };
   }
 
   // 5. Tests, unit tests, and the graph check.

@@ -10,6 +10,7 @@ import { didYouMean } from '../../core/suggest.js';
 import { TemplateCallError } from '../template/expr.js';
 import { makeScope, PLACEHOLDER, placeholder } from '../template/scope.js';
 import { parseTemplate, renderTemplate, type Template } from '../template/template.js';
+import type { InlinedLines } from '../manifest.js';
 import type { MacroFn } from './macros.js';
 
 /** Everything a file may refer to, by name. */
@@ -102,10 +103,12 @@ export function renderSql(
   return { text, lineMap: r.lineMap.slice(0, lines), deps, config, configLine, depLines };
 }
 
-/** An ephemeral model's SQL, to be inlined as a CTE named `cte`. */
+/** An ephemeral model's SQL, to be inlined as a CTE named `cte`; `file`/`lineMap` say where its lines come from. */
 export interface InlineEphemeral {
   readonly cte: string;
   readonly sql: string;
+  readonly file?: string;
+  readonly lineMap?: readonly number[];
 }
 
 /**
@@ -117,12 +120,20 @@ export function resolveSql(
   lineMap: readonly number[],
   resolveId: (id: string) => string,
   ephemerals: readonly InlineEphemeral[],
-): { sql: string; lineMap: number[] } {
+): { sql: string; lineMap: number[]; inlined: InlinedLines[] } {
   const body = text.replace(PLACEHOLDER, (_, id: string) => resolveId(id));
-  if (ephemerals.length === 0) return { sql: body, lineMap: [...lineMap] };
+  if (ephemerals.length === 0) return { sql: body, lineMap: [...lineMap], inlined: [] };
   const ctes = ephemerals.map((e) => `${e.cte} AS (\n${e.sql}\n)`).join(',\n');
+  // `WITH a AS (` is line 1, a's SQL starts on line 2; `),` and `b AS (` separate it from the next.
+  const inlined: InlinedLines[] = [];
+  let from = 2;
+  for (const e of ephemerals) {
+    const n = e.sql.split('\n').length;
+    if (e.file && e.lineMap) inlined.push({ file: e.file, from, lineMap: e.lineMap.slice(0, n) });
+    from += n + 2;
+  }
   const lead = /^(\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*)with\s+(?!recursive\b)/i.exec(body);
   const sql = lead ? `WITH ${ctes},\n${body.slice(lead[0].length)}` : `WITH ${ctes}\n${body}`;
   const added = sql.split('\n').length - body.split('\n').length;
-  return { sql, lineMap: [...new Array(Math.max(0, added)).fill(0), ...lineMap] };
+  return { sql, lineMap: [...new Array(Math.max(0, added)).fill(0), ...lineMap], inlined };
 }

@@ -35,6 +35,7 @@ const origin = (n: ModelNode, incremental = false): SqlOrigin => ({
   file: n.file,
   lineMap: incremental ? n.incrementalLineMap! : n.lineMap,
   node: n.id,
+  inlined: incremental ? n.incrementalInlined : n.inlined,
 });
 
 async function countRows(ctx: MaterializeContext, r: Relation): Promise<number> {

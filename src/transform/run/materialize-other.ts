@@ -43,7 +43,7 @@ export async function materializeSnapshot(ctx: MaterializeContext, n: SnapshotNo
   const c = n.config;
   const keys = ([] as string[]).concat(c.unique_key);
   const rel = d.relation(n.relation);
-  const o = { body: n.sql, file: n.file, lineMap: n.lineMap, node: n.id };
+  const o = { body: n.sql, file: n.file, lineMap: n.lineMap, node: n.id, inlined: n.inlined };
   const validFrom = c.strategy === 'timestamp' ? `smelt_src.${q(c.updated_at!)}` : 'CURRENT_TIMESTAMP';
   const was = await ctx.existing(n.relation);
   if (was !== 'table') {

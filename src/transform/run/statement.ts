@@ -4,6 +4,7 @@
  */
 import { WarehouseError } from '../../core/errors.js';
 import type { Connection, QueryResult } from '../../storage/warehouse.js';
+import type { InlinedLines } from '../manifest.js';
 
 export interface SqlOrigin {
   /** The compiled SQL as it appears inside the statement. */
@@ -11,6 +12,8 @@ export interface SqlOrigin {
   readonly file: string;
   readonly lineMap: readonly number[];
   readonly node: string;
+  /** Lines of `body` that come from inlined ephemeral models (their own file and lines). */
+  readonly inlined?: readonly InlinedLines[];
 }
 
 export interface Exec {
@@ -27,18 +30,25 @@ export function makeExec(conn: Connection, signal?: AbortSignal): Exec {
     } catch (e) {
       if (!(e instanceof WarehouseError) || !origin) throw e;
       let line: number | undefined;
+      let file = origin.file;
       const at = sql.indexOf(origin.body);
       if (e.statementLine !== undefined && at >= 0) {
         const before = sql.slice(0, at).split('\n').length - 1;
         const bodyLine = e.statementLine - before; // 1-based line within the body
         const mapped = origin.lineMap[bodyLine - 1];
+        // A line of an inlined ephemeral CTE belongs to the ephemeral's file: point there.
+        const seg = origin.inlined?.find((s) => bodyLine >= s.from && bodyLine < s.from + s.lineMap.length);
         if (mapped) line = mapped;
+        else if (seg?.lineMap[bodyLine - seg.from]) {
+          file = seg.file;
+          line = seg.lineMap[bodyLine - seg.from];
+        }
       }
       // "syntax error at end of input" comes without a LINE from DuckDB, but the end of the input
       // is the end of the model: point at its last source line instead of at no line at all.
       if (line === undefined && /at end of input/i.test(e.message)) line = [...origin.lineMap].reverse().find((l) => l > 0);
       throw new WarehouseError(e.message, {
-        location: { file: origin.file, line },
+        location: { file, line },
         node: origin.node,
         hint: e.hint ?? hintFor(e.message),
         statementLine: e.statementLine,
