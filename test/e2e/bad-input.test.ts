@@ -112,6 +112,14 @@ describe('usage errors: exit 2', () => {
     expect(built).toEqual([]);
   });
 
+  it('compile, show and lineage of an unknown model suggest one, or say how to list them', () => {
+    const p = project(files);
+    expectUserError(cli(p, ['compile', 'orderz']), "unknown model 'orderz'", undefined, "did you mean 'orders'?");
+    for (const cmd of ['compile', 'show', 'lineage']) {
+      expectUserError(cli(p, [cmd, 'zzzzzzzz']), /unknown (model|node) 'zzzzzzzz'/, undefined, 'run `smelt ls` to see the nodes');
+    }
+  });
+
   it('an unknown flag or command', () => {
     const p = project(files);
     expectExit(cli(p, ['build', '--bogus']), 2);

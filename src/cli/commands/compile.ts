@@ -17,7 +17,7 @@ export default async function compileCmd(ctx: Ctx, args: unknown[], opts: Record
   const node = Object.values(m.nodes).find((n) => n.name === name);
   if (!node || !('sql' in node)) {
     const names = Object.values(m.nodes).filter((n) => 'sql' in n).map((n) => n.name);
-    throw new UsageError(`unknown model '${name}'`, { hint: didYouMean(name, names) });
+    throw new UsageError(`unknown model '${name}'`, { hint: didYouMean(name, names) ?? 'run `smelt ls` to see the nodes' }); // every error has a hint
   }
   const sql = opts.incremental && node.kind === 'model' && node.incrementalSql ? node.incrementalSql : node.sql;
   ctx.out(sql);

@@ -29,7 +29,7 @@ export default async function lineage(ctx: Ctx, args: unknown[], opts: Record<st
   const m = await ctx.manifest();
   const name = args[0] as string;
   const node = Object.values(m.nodes).find((n) => n.name === name && n.kind !== 'test');
-  if (!node) throw new UsageError(`unknown node '${name}'`, { hint: didYouMean(name, Object.values(m.nodes).map((n) => n.name)) });
+  if (!node) throw new UsageError(`unknown node '${name}'`, { hint: didYouMean(name, Object.values(m.nodes).map((n) => n.name)) ?? 'run `smelt ls` to see the nodes' }); // every error has a hint
   const g = buildGraph(m.nodes);
   const depth = opts.depth ?? Infinity;
   const up = tree(m, g, node.id, 'up', depth);

@@ -10,7 +10,7 @@ export default async function show(ctx: Ctx, args: unknown[], opts: Record<strin
   const name = args[0] as string;
   const node = Object.values(m.nodes).find((n) => n.name === name && n.kind !== 'test');
   if (!node || !('relation' in node)) {
-    throw new UsageError(`unknown model '${name}'`, { hint: didYouMean(name, Object.values(m.nodes).map((n) => n.name)) });
+    throw new UsageError(`unknown model '${name}'`, { hint: didYouMean(name, Object.values(m.nodes).map((n) => n.name)) ?? 'run `smelt ls` to see the nodes' }); // every error has a hint
   }
   const wh = await ctx.warehouse(true);
   const from = node.kind === 'model' && node.materialized === 'ephemeral' ? `(\n${node.sql}\n) AS ephemeral` : wh.dialect.relation(node.relation);
