@@ -153,7 +153,7 @@ describe('files → bronze through `smelt ingest`', () => {
 
     // merge: a record without the key is a dead letter.
     p.write({ 'data/c.ndjson': ndjson([{ id: 3, v: 'c3' }, { v: 'no key' }]) });
-    expect(smelt(p.dir, ['ingest', 'mrg']).stdout).toMatch(/WARN ingest bronze\.mrg_ev \(1 dead letter in smelt_state\.dead_letters\) 1 rows/);
+    expect(smelt(p.dir, ['ingest', 'mrg']).stdout).toMatch(/WARN ingest bronze\.mrg_ev \(1 dead letter in smelt_state\.dead_letters\) 1 row\b/);
     expect(await q('mrg_ev')).toEqual([{ id: 1, v: 'a1-later' }, { id: 2, v: 'b2' }, { id: 3, v: 'c3' }]);
     expect(await col(p.dir, `SELECT error FROM smelt_state.dead_letters WHERE source = 'mrg'`)).toEqual(['missing primary key (id)']);
   });
@@ -181,7 +181,7 @@ describe('files → bronze through `smelt ingest`', () => {
     const p = project(files({ ev: { path: 'data/*.ndjson' } }, { schema_contract: 'freeze' }), { 'data/1.ndjson': ndjson([{ id: 1, amount: 10 }]) });
     smelt(p.dir, ['ingest']); // the first load defines the frozen schema
     p.write({ 'data/2.ndjson': ndjson([{ id: 2, amount: 20 }, { id: 3, amount: 30, coupon: 'X' }, { id: 4, amount: 'lots' }]) });
-    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/WARN ingest bronze\.shop_ev \(2 dead letters in smelt_state\.dead_letters\) 1 rows/);
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/WARN ingest bronze\.shop_ev \(2 dead letters in smelt_state\.dead_letters\) 1 row\b/);
     expect(await sql(p.dir, 'SELECT id, amount FROM bronze.shop_ev ORDER BY id')).toEqual([{ id: 1, amount: 10 }, { id: 2, amount: 20 }]);
     expect(await col(p.dir, `SELECT column_name FROM information_schema.columns WHERE table_name = 'shop_ev' AND column_name NOT LIKE '\\_smelt%' ESCAPE '\\' ORDER BY 1`)).toEqual(['amount', 'id']);
     const dl = await sql(p.dir, 'SELECT position, error, payload FROM smelt_state.dead_letters ORDER BY position');
