@@ -7,7 +7,7 @@
  * Compile and config errors are printed on stderr before anything runs. A node that fails during
  * a run is part of the run log, so its details are on stdout with the rest (as in dbt).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunResults } from '../../src/transform/run/results.js';
@@ -210,6 +210,19 @@ describe('failed nodes: exit 1, file:line and a hint in the run log, nothing hal
     const r = cli(p, ['build']);
     expectExit(r, 1);
     expect(r.stdout).toContain('at models/t.sql:3');
+  });
+
+  it('a seed or model that cannot be read (a dangling link) is named, with a hint', () => {
+    const p = project(good);
+    symlinkSync(join(p.dir, 'missing.csv'), join(p.dir, 'seeds/gone.csv'));
+    const seed = cli(p, ['build']);
+    expectExit(seed, 1);
+    expect(seed.stdout).toContain('ERROR seed gone');
+    expect(seed.stdout).toContain('at seeds/gone.csv');
+    expect(seed.stdout).toContain('hint: check that the file exists');
+    symlinkSync(join(p.dir, 'missing.sql'), join(p.dir, 'models/gone_model.sql'));
+    expectUserError(cli(p, ['check']), /cannot read models\/gone_model\.sql/, undefined, 'check that the file exists');
+    expect(cli(p, ['check']).stderr).toContain('at models/gone_model.sql');
   });
 
   it('a column the model does not have names the YAML line and the closest column', () => {

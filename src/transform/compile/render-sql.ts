@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataFileError } from '../../core/errors.js';
+import { CompileError } from '../../core/errors.js';
 import { didYouMean } from '../../core/suggest.js';
 import { TemplateCallError } from '../template/expr.js';
 import { makeScope, PLACEHOLDER, placeholder } from '../template/scope.js';
@@ -46,7 +46,8 @@ export function readTemplate(projectDir: string, file: string): Template {
   try {
     text = readFileSync(join(projectDir, file), 'utf8');
   } catch (e) {
-    throw new DataFileError(`cannot read ${file}: ${(e as Error).message}`, { location: { file } });
+    // A SQL file the project cannot read stops compilation (exit 2), like any other compile error.
+    throw new CompileError(`cannot read ${file}: ${(e as Error).message}`, { location: { file }, hint: 'check that the file exists (not a dangling link) and is readable', cause: e });
   }
   return parseTemplate(text, file);
 }

@@ -21,7 +21,14 @@ function walk(root: string, dir: string, out: string[]): void {
   for (const name of entries.sort()) {
     if (name.startsWith('.') || name === 'node_modules') continue;
     const full = join(dir, name);
-    if (statSync(full).isDirectory()) walk(root, full, out);
+    let isDir = false;
+    try {
+      isDir = statSync(full).isDirectory();
+    } catch {
+      // A dangling symlink: list it as a file so that reading it fails with the file's name and a
+      // hint (seed → a failed node; model → a compile error), instead of a bare ENOENT from here.
+    }
+    if (isDir) walk(root, full, out);
     else out.push(relative(root, full).split(sep).join('/'));
   }
 }

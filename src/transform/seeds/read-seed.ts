@@ -43,9 +43,11 @@ export function inferType(values: Iterable<string | null>): LogicalType {
 export async function readSeed(projectDir: string, file: string, declared: Readonly<Record<string, string>>): Promise<SeedData> {
   const rows: (string | null)[][] = [];
   let header: string[] | undefined;
-  const parser = createReadStream(join(projectDir, file)).pipe(
-    parse({ bom: true, relax_column_count: false, skip_empty_lines: true, trim: false, info: true }),
-  );
+  const input = createReadStream(join(projectDir, file));
+  const parser = input.pipe(parse({ bom: true, relax_column_count: false, skip_empty_lines: true, trim: false, info: true }));
+  // pipe() does not forward the file's errors: an unopenable seed was an unhandled 'error' event
+  // that killed the process mid-run. Hand it to the parser so the loop below turns it into a DataFileError.
+  input.on('error', (e) => parser.destroy(e));
   try {
     for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
@@ -63,7 +65,9 @@ export async function readSeed(projectDir: string, file: string, declared: Reado
   } catch (e) {
     if (e instanceof DataFileError) throw e;
     const err = e as { message: string; code?: string; lines?: number };
-    if (err.code === 'ENOENT' || err.code === 'EACCES') throw new DataFileError(`cannot read seed: ${err.message}`, { location: { file } });
+    if (err.code === 'ENOENT' || err.code === 'EACCES') {
+      throw new DataFileError(`cannot read seed: ${err.message}`, { location: { file }, hint: 'check that the file exists (not a dangling link) and is readable' });
+    }
     throw new DataFileError(`invalid CSV: ${err.message.replace(/^Invalid Record Length: /, '')}`, {
       location: { file, line: err.lines },
       hint: 'every row needs as many fields as the header; quote fields that contain commas',
