@@ -157,3 +157,18 @@ describe('secrets', () => {
     }
   });
 });
+
+describe('selection through the CLI', () => {
+  const ls = (...args: string[]) => {
+    const r = runCli(['ls', '--project-dir', p.dir, '--output', 'json', ...args], { env: ENV });
+    expect(r.code, explain(r)).toBe(0);
+    return (JSON.parse(r.stdout) as { id: string }[]).map((n) => n.id).sort();
+  };
+
+  it('-s takes several selectors (a union), a,b intersects, --exclude removes', () => {
+    expect(ls('-s', '+grandchild', 'other')).toEqual(['model.bad', 'model.child', 'model.grandchild', 'model.other']);
+    expect(ls('-s', '+grandchild', '--exclude', 'bad')).toEqual(['model.child', 'model.grandchild']);
+    expect(ls('-s', '2+grandchild,child+')).toEqual(['model.child', 'model.grandchild']);
+    expect(ls('-s', 'config.materialized:table')).toEqual(['model.other']);
+  });
+});
