@@ -141,7 +141,7 @@ describe('examples/shop', () => {
     const r = runCli(['init', dir]);
     expect(r.code, explain(r)).toBe(0);
     expect(readFileSync(join(dir, 'smelt.config.ts'), 'utf8')).toContain(`name: 'p'`);
-    expect(readFileSync(join(dir, 'sources/shop.ts'), 'utf8')).toMatch(/type: 'generator'/);
+    expect(readFileSync(join(dir, 'sources/shop.ts'), 'utf8')).toMatch(/generatorSource\(/);
     expect(existsSync(join(dir, 'seeds'))).toBe(false);
   });
 

@@ -1,6 +1,7 @@
 /** build / test / seed / snapshot: compile, plan the selection, run it, report, record. */
 import type { Ctx } from '../context.js';
 import { planRun, type StepKind } from '../../transform/plan.js';
+import { selectNodes } from '../../transform/select.js';
 import { runPlan } from '../../transform/run/runner.js';
 import { writeManifest, writeRunResults } from '../../transform/artifacts.js';
 import { ingestExecutor } from '../../orchestrate/ingest-executor.js';
@@ -33,6 +34,8 @@ export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<st
     }
   }
   const select = [...(opts.select ?? []), ...positional.map((n) => `source:${n}`)];
+  // A bad selector is a usage error before anything opens (or creates) the warehouse.
+  selectNodes(manifest, select, opts.exclude);
   const wh = await ctx.warehouse();
   let ingestOnly: Set<string> | undefined;
   if (command === 'build' && project.sources.length) {
