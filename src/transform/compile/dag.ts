@@ -1,4 +1,5 @@
 /** Graph utilities over the manifest: topological order, cycles, parents and children. */
+import { MinHeap } from '../../core/heap.js';
 import { CompileError } from '../../core/errors.js';
 import type { ManifestNode } from '../manifest.js';
 
@@ -60,19 +61,16 @@ export function topoSort(ids: Iterable<string>, g: Graph): string[] {
   const set = new Set(ids);
   const indeg = new Map<string, number>();
   for (const id of set) indeg.set(id, (g.parents.get(id) ?? []).filter((p) => set.has(p)).length);
-  const ready = [...set].filter((id) => indeg.get(id) === 0).sort();
+  const ready = new MinHeap<string>((a, b) => a < b);
+  for (const id of set) if (indeg.get(id) === 0) ready.push(id);
   const out: string[] = [];
-  while (ready.length) {
-    const id = ready.shift()!;
+  for (let id = ready.pop(); id !== undefined; id = ready.pop()) {
     out.push(id);
     for (const c of g.children.get(id) ?? []) {
       if (!set.has(c)) continue;
       const d = indeg.get(c)! - 1;
       indeg.set(c, d);
-      if (d === 0) {
-        const i = ready.findIndex((r) => r > c);
-        ready.splice(i < 0 ? ready.length : i, 0, c);
-      }
+      if (d === 0) ready.push(c);
     }
   }
   return out;

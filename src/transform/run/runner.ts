@@ -8,6 +8,7 @@ import { AbortedError, toSmeltError } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
 import type { ColumnInfo, Relation, Row } from '../../core/types.js';
 import { relationKey } from '../../core/types.js';
+import { MinHeap } from '../../core/heap.js';
 import { withConnection, type Connection, type Warehouse } from '../../storage/warehouse.js';
 import type { Manifest, ModelNode, SeedNode, SnapshotNode, TestNode } from '../manifest.js';
 import type { ExecutionPlan, PlanStep } from '../plan.js';
@@ -146,25 +147,42 @@ export async function runPlan(plan: ExecutionPlan, m: Manifest, wh: Warehouse, o
       return undefined;
     };
 
-    const pending = [...plan.steps];
+    // A step is ready when its last planned dependency has finished; ready steps start in plan
+    // order. Counting dependencies keeps scheduling linear in the size of the plan.
+    const order = new Map(plan.steps.map((st, i) => [st.id, i]));
+    const waiting = new Map<string, number>();
+    const dependents = new Map<string, PlanStep[]>();
+    const ready = new MinHeap<PlanStep>((a, b) => order.get(a.id)! < order.get(b.id)!);
+    for (const st of plan.steps) {
+      const deps = new Set(st.deps.filter((d) => byId.has(d)));
+      waiting.set(st.id, deps.size);
+      for (const d of deps) {
+        const list = dependents.get(d);
+        if (list) list.push(st);
+        else dependents.set(d, [st]);
+      }
+      if (deps.size === 0) ready.push(st);
+    }
     const running = new Set<string>();
+    let cancelled = false;
     await new Promise<void>((resolveAll, rejectAll) => {
       const free = [...conns];
       const pump = () => {
-        if (opts.signal?.aborted) {
+        if (opts.signal?.aborted && !cancelled) {
           // Let running steps finish their own cancellation; start nothing new.
-          for (const s of pending.splice(0)) finish(s, { id: s.id, kind: s.kind, name: s.id, status: 'skipped', message: 'cancelled' }, new Date(), false);
+          cancelled = true;
+          for (const st of plan.steps) {
+            if (!results.has(st.id) && !running.has(st.id)) finish(st, { id: st.id, kind: st.kind, name: st.id, status: 'skipped', message: 'cancelled' }, new Date(), false);
+          }
         }
-        for (let i = 0; i < pending.length && free.length; ) {
-          const step = pending[i]!;
-          if (!step.deps.every((d) => results.has(d) || !byId.has(d))) { i++; continue; }
-          pending.splice(i, 1);
+        while (!cancelled && free.length && ready.size) {
+          const step = ready.pop()!;
           const reason = skipReason(step);
           const startedAt = new Date();
           if (reason) {
+            // Skipping may make its dependents ready: they are pushed by finish() and taken by this loop.
             const n = m.nodes[step.id];
             finish(step, { id: step.id, kind: step.kind, name: n?.name ?? step.id, status: 'skipped', message: reason }, startedAt, false);
-            i = 0; // a skip can make earlier pending steps ready: scan again, or nothing would start them
             continue;
           }
           const conn = free.pop()!;
@@ -190,12 +208,17 @@ export async function runPlan(plan: ExecutionPlan, m: Manifest, wh: Warehouse, o
               pump();
             });
         }
-        if (pending.length === 0 && running.size === 0) resolveAll();
+        if (results.size === plan.steps.length && running.size === 0) resolveAll();
       };
       const finish = (step: PlanStep, r: Omit<StepResult, 'startedAt' | 'durationMs'>, startedAt: Date, counted: boolean) => {
         const result: StepResult = { ...r, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime() };
         results.set(step.id, result);
         opts.onEvent?.({ type: 'finish', result, index: counted ? stepIndex.get(step.id)! : ++index, total });
+        for (const t of dependents.get(step.id) ?? []) {
+          const w = waiting.get(t.id)! - 1;
+          waiting.set(t.id, w);
+          if (w === 0 && !results.has(t.id)) ready.push(t);
+        }
       };
       try {
         pump();
