@@ -29,14 +29,25 @@ export async function checkTestColumn(t: TestNode, m: Manifest, describe: (r: Re
   }
 }
 
-export async function runDataTest(exec: Exec, wh: Warehouse, m: Manifest, t: TestNode): Promise<DataTestOutcome> {
+/** What the runner knows exists, so a passing test need not drop a failures table that is not there. */
+export interface KnownRelations {
+  existing(r: Relation): Promise<'table' | 'view' | undefined>;
+  remember(r: Relation, kind: 'table' | undefined): void;
+}
+
+export async function runDataTest(exec: Exec, wh: Warehouse, m: Manifest, t: TestNode, known?: KnownRelations): Promise<DataTestOutcome> {
   const d = wh.dialect;
   const origin = { body: t.sql, file: t.file, lineMap: [], node: t.id };
   const counted = await exec(`SELECT COUNT(*) AS n FROM (\n${t.sql}\n) AS smelt_test`, origin);
   const failures = Number(counted.rows[0]?.n ?? 0);
   const store = { schema: m.tests.schema, name: t.name.slice(0, 60) };
   if (failures === 0) {
-    if (m.tests.storeFailures) await exec(d.dropRelation(store, 'table'));
+    // A failures table left by an earlier run would say the test still fails: drop it (only if it is there:
+    // one DDL statement and commit per passing test adds up over hundreds of tests).
+    if (m.tests.storeFailures && (!known || (await known.existing(store)) !== undefined)) {
+      await exec(d.dropRelation(store, 'table'));
+      known?.remember(store, undefined);
+    }
     return { status: 'pass', failures: 0, sample: [], message: 'pass' };
   }
   const sample = m.tests.showRows > 0 ? [...(await exec(`SELECT * FROM (\n${t.sql}\n) AS smelt_test LIMIT ${m.tests.showRows}`, origin)).rows] : [];
@@ -45,6 +56,7 @@ export async function runDataTest(exec: Exec, wh: Warehouse, m: Manifest, t: Tes
     await exec(d.createSchema(store.schema));
     await exec(d.dropRelation(store, 'table'));
     await exec(d.createTableAs(store, t.sql), origin);
+    known?.remember(store, 'table');
     where = `; stored in ${d.relation(store)}`;
   }
   return {

@@ -119,7 +119,10 @@ export async function runPlan(plan: ExecutionPlan, m: Manifest, wh: Warehouse, o
       const node = m.nodes[step.id]!;
       if (node.kind === 'test') {
         await checkTestColumn(node as TestNode, m, describe);
-        const out = await runDataTest(exec, wh, m, node as TestNode);
+        const out = await runDataTest(exec, wh, m, node as TestNode, {
+          existing,
+          remember: (r, kind) => existingCache.set(relationKey(r).toLowerCase(), kind),
+        });
         return { ...base, status: out.status, message: out.message, failures: out.failures, sample: out.sample };
       }
       const ctx: MaterializeContext = { wh, exec, fullRefresh: plan.fullRefresh, existing };
