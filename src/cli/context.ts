@@ -1,6 +1,5 @@
 /** What every command needs: global options, the resolved config, the manifest, a warehouse. */
 import { resolve } from 'node:path';
-import { loadConfig } from '../config/load-config.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { UsageError } from '../core/errors.js';
 import type { Warehouse } from '../storage/warehouse.js';
@@ -62,7 +61,8 @@ export function createCtx(opts: GlobalOptions): Ctx {
     color,
     out: (s) => process.stdout.write(`${s}\n`),
     err: (s) => process.stderr.write(`${s}\n`),
-    config: () => (cfg ??= loadConfig({ projectDir, target: opts.target, vars })),
+    // Loaded on first use: `smelt --version` and `--help` never pay for zod and the config loader.
+    config: () => (cfg ??= import('../config/load-config.js').then(({ loadConfig }) => loadConfig({ projectDir, target: opts.target, vars }))),
     project: () =>
       (project ??= (async () => {
         const { loadProject } = await import('../orchestrate/project.js');
