@@ -11,7 +11,7 @@
  *   one more session does catalog look-ups. Each session is pinned to ISO dates,
  *   `postgres` intervals, shortest-exact floats and this machine's time zone (or
  *   `timezone`), so values come back exactly as the DuckDB adapter returns them.
- * - Loads use COPY … FROM STDIN (CSV); `stream()` reads through a cursor.
+ * - Loads use COPY … FROM STDIN (text format); `stream()` reads through a cursor.
  * - Errors name the engine and the SQLSTATE and carry the statement line, so model
  *   errors point at the model's file and line. Connection failures are one line with
  *   a hint and never include the password or the URL.

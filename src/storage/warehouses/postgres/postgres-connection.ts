@@ -9,7 +9,7 @@ import type { ColumnInfo, Relation, Row } from '../../../core/types.js';
 import type { BulkLoadInput, CallOptions, Connection, QueryResult } from '../../warehouse.js';
 import { formatMillis } from './config.js';
 import { UNRECREATED_CONSTRAINT, type PostgresDialect } from './postgres-dialect.js';
-import { csvField, logicalTypeOf, normalizeValue, rawTypes, typeName, type PgTypeInfo } from './postgres-values.js';
+import { copyField, logicalTypeOf, normalizeValue, rawTypes, typeName, type PgTypeInfo } from './postgres-values.js';
 
 /** What a connection needs from its warehouse. */
 export interface PostgresSession {
@@ -107,6 +107,10 @@ function rowKeys(names: readonly string[]): string[] {
 }
 
 type Field = { name: string; dataTypeID: number; dataTypeModifier: number };
+
+/** COPY data goes out in chunks of about this many bytes (plus room for the row that crosses it). */
+const CHUNK_BYTES = 1 << 18;
+const CHUNK_SLACK = 1 << 16;
 
 /** One pooled PostgreSQL session. Values arrive as text and are normalized like DuckDB's. */
 export class PostgresWarehouseConnection implements Connection {
@@ -243,9 +247,11 @@ export class PostgresWarehouseConnection implements Connection {
   }
 
   /**
-   * Creates `table` if missing and appends rows with COPY … FROM STDIN (CSV). Values
+   * Creates `table` if missing and appends rows with COPY … FROM STDIN (text format). Values
    * go in as text and PostgreSQL casts them to the column types; objects and arrays
    * become JSON text (for JSONB columns); bytes, and base64 text in blob columns, bytea.
+   * Rows are encoded into chunks of about 256 KB while earlier chunks are already on the
+   * wire, so the server parses one part of a batch while the next is being encoded.
    */
   bulkLoad(table: Relation, input: BulkLoadInput, opts?: CallOptions): Promise<{ rows: number }> {
     const d = this.session.dialect;
@@ -255,31 +261,42 @@ export class PostgresWarehouseConnection implements Connection {
       await this.client.query(d.createTable(table, cols, true));
       if (opts?.signal?.aborted) throw new AbortedError('cancelled');
       const list = input.columns.map((c) => d.quoteIdent(c.name)).join(', ');
-      const copy = this.client.query(pgCopy.from(`COPY ${d.relation(table)} (${list}) FROM STDIN WITH (FORMAT csv)`));
+      const copy = this.client.query(pgCopy.from(`COPY ${d.relation(table)} (${list}) FROM STDIN`));
       let rows = 0;
       const width = input.columns.length;
       // Blob values arrive as base64 text (normalize's toLoadValue), or as bytes.
       const blob = input.columns.map((c) => c.type === 'blob' && !c.sqlType);
-      async function* lines(): AsyncGenerator<string> {
-        let chunk = '';
+      const anyBlob = blob.includes(true);
+      // Fields are written as UTF-8 straight into ~256 KB buffers: no per-row strings to
+      // concatenate, flatten and encode again (that, and GC of it, was most of this loop).
+      async function* chunks(): AsyncGenerator<Buffer> {
+        let buf = Buffer.allocUnsafe(CHUNK_BYTES + CHUNK_SLACK);
+        let at = 0;
         for await (const batch of input.batches as AsyncIterable<readonly unknown[][]>) {
           for (const row of batch) {
-            let line = '';
             for (let i = 0; i < width; i++) {
               const v = row[i];
-              line += (i ? ',' : '') + csvField(blob[i] && typeof v === 'string' ? Buffer.from(v, 'base64') : v);
+              const f = copyField(anyBlob && blob[i] && typeof v === 'string' ? Buffer.from(v, 'base64') : v);
+              // A UTF-16 unit takes at most 3 bytes of UTF-8; one more for the separator.
+              if (at + f.length * 3 + 1 > buf.length) {
+                if (at > 0) yield buf.subarray(0, at);
+                buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES + CHUNK_SLACK, f.length * 3 + 1));
+                at = 0;
+              }
+              at += buf.write(f, at);
+              buf[at++] = i === width - 1 ? 0x0a : 0x09; // newline ends the row, tab separates fields
             }
-            chunk += `${line}\n`;
             rows++;
-            if (chunk.length >= 1 << 16) {
-              yield chunk;
-              chunk = '';
+            if (at >= CHUNK_BYTES) {
+              yield buf.subarray(0, at);
+              buf = Buffer.allocUnsafe(CHUNK_BYTES + CHUNK_SLACK);
+              at = 0;
             }
           }
         }
-        if (chunk) yield chunk;
+        if (at > 0) yield buf.subarray(0, at);
       }
-      await pipeline(Readable.from(lines()), copy, { signal: opts?.signal });
+      await pipeline(Readable.from(chunks()), copy, { signal: opts?.signal });
       return { rows };
     });
   }

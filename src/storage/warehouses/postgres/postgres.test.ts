@@ -243,6 +243,29 @@ describe.runIf(available)('postgres warehouse', () => {
     });
   });
 
+  it('bulk-loads rows across COPY chunks, values larger than a chunk and every character COPY escapes', async () => {
+    // COPY data goes out in ~256 KB chunks: these rows cross chunk ends, and two values are bigger than one.
+    const big = 'x'.repeat(300_000);
+    const wide = '😀ü'.repeat(70_000); // 3 UTF-16 units, 6 bytes of UTF-8 each: 420 KB
+    const escapes = 'tab\there, back\\slash, nl\nand cr\r, \\N, \\., \\x41, end\\';
+    const rows: unknown[][] = [];
+    for (let i = 0; i < 20_000; i++) rows.push([i, i % 1000 === 0 ? escapes : `row ${i} ünï`, { i, s: escapes }]);
+    rows.push([20_000, big, { big }], [20_001, wide, [wide]]);
+    await withConnection(wh, async (c) => {
+      const res = await c.bulkLoad({ schema: 'bulk', name: 'chunks' }, {
+        columns: [{ name: 'id', type: 'integer' }, { name: 's', type: 'varchar' }, { name: 'j', type: 'json' }],
+        batches: [rows],
+      });
+      expect(res.rows).toBe(20_002);
+      const back = await c.execute('SELECT id, s, j FROM bulk.chunks ORDER BY id');
+      expect(back.rows.length).toBe(20_002);
+      back.rows.forEach((r, i) => {
+        expect(r.s).toBe(rows[i]![1]);
+        expect(JSON.parse(String(r.j))).toEqual(rows[i]![2]);
+      });
+    });
+  });
+
   it('bulk-loads blobs given as bytes or as base64 text', async () => {
     await withConnection(wh, async (c) => {
       await c.bulkLoad({ schema: 'bulk', name: 'blobs' }, {
