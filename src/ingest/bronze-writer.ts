@@ -28,9 +28,30 @@ interface TableShape {
 
 const isMeta = (name: string) => name.startsWith('_smelt_');
 
+/** A batch normalized and laid out for its table, ready to load (BronzeWriter.prepare). */
+export interface PreparedBatch {
+  readonly batch: RecordBatch;
+  readonly batchId: string;
+  readonly loadedAt: string;
+  /** Data columns after this batch (the table's, then its new ones). */
+  readonly columns: readonly { name: string; type: LogicalType }[];
+  /** Every column of the table after this batch, in table order, with the types rows are loaded as. */
+  readonly loadColumns: readonly { name: string; type: LogicalType }[];
+  readonly tableOrder: readonly string[];
+  /** Rows to load, in table order. */
+  readonly rows: readonly unknown[][];
+  readonly deadLetters: readonly DeadLetter[];
+  readonly changes: readonly SchemaChange[];
+  /** The shape this was prepared against: loading onto another one prepares the batch again. */
+  readonly base: { readonly exists: boolean; readonly data: number; readonly all: number };
+}
+
 /** Loads batches of one stream into one bronze table. Not shared across streams. */
 export class BronzeWriter {
+  /** The table as committed. */
   private shape?: TableShape;
+  /** The table as it will be once every prepared batch is committed. */
+  private planned?: TableShape;
   private readonly loadTarget: Relation;
 
   constructor(
@@ -79,92 +100,159 @@ export class BronzeWriter {
 
   /** Writes one batch and the stream state, atomically. */
   async write(batch: RecordBatch, batchId: string): Promise<BatchOutcome> {
-    const shape = await this.loadShape();
+    return this.load(await this.prepare(batch, batchId));
+  }
+
+  /**
+   * The batch's CPU work, without touching the warehouse: normalize, dedupe for merge, rows in table
+   * order. Batches are prepared in order, each against the shape the ones before it will leave, so
+   * the loader can prepare batch N+1 while batch N commits (see ingest-stream.ts).
+   */
+  async prepare(batch: RecordBatch, batchId: string): Promise<PreparedBatch> {
+    const committed = await this.loadShape();
+    const p = this.prepareOn(this.planned ?? committed, batch, batchId);
+    this.planned = { exists: true, data: [...p.columns], all: [...p.tableOrder] };
+    return p;
+  }
+
+  private prepareOn(shape: TableShape, batch: RecordBatch, batchId: string): PreparedBatch {
     const n = normalizeBatch({ stream: this.stream, options: this.options, tableColumns: shape.data, tableExists: shape.exists, records: batch.records });
     const deadLetters: DeadLetter[] = [...n.deadLetters];
-    const d = this.d;
     const pk = this.primaryKey();
     const merge = this.options.disposition === 'merge' && !this.replace;
     const loadedAt = new Date().toISOString();
     const meta = this.metaColumns();
-    const good = n.rows.map((row, i) => ({ row, position: n.positions[i]! }));
-    let rows = good;
+    // Row indexes of the rows to load (merge keeps the latest of each key).
+    let keep: number[] | undefined;
     if (merge) {
       if (pk.length === 0) throw new Error(`${this.source}.${this.stream.name}: disposition 'merge' needs a primary key (primary_key: [...])`);
       const keyIdx = pk.map((k) => n.columns.findIndex((c) => c.name === k));
-      const latest = new Map<string, (typeof good)[number]>();
-      for (const g of good) {
-        const missing = keyIdx.some((i) => i < 0 || g.row[i] === null || g.row[i] === undefined);
+      const latest = new Map<string, number>();
+      n.rows.forEach((row, i) => {
+        const missing = keyIdx.some((k) => k < 0 || row[k] === null || row[k] === undefined);
         if (missing) {
-          deadLetters.push({ position: g.position, error: `missing primary key (${pk.join(', ')})`, payload: JSON.stringify(Object.fromEntries(n.columns.map((c, i) => [c.name, g.row[i]]))) });
-          continue;
+          deadLetters.push({ position: n.positions[i]!, error: `missing primary key (${pk.join(', ')})`, payload: JSON.stringify(Object.fromEntries(n.columns.map((c, j) => [c.name, row[j]]))) });
+          return;
         }
-        latest.set(JSON.stringify(keyIdx.map((i) => g.row[i])), g); // later records win
-      }
-      rows = [...latest.values()];
-    }
-
-    await inTransaction(this.conn, async () => {
-      // Table and new columns first: DDL is transactional, so a crash rolls it back with the data.
-      if (!shape.exists) {
-        await this.conn.execute(d.createSchema(this.loadTarget.schema));
-        const cols = [...n.columns, ...meta].map((c) => ({ name: c.name, type: d.typeName(c.type) }));
-        await this.conn.execute(d.createTable(this.loadTarget, cols, true));
-      } else {
-        for (const c of n.columns.slice(shape.data.length)) await this.conn.execute(d.addColumn(this.loadTarget, c.name, d.typeName(c.type)));
-      }
-      const tableOrder = shape.exists ? [...shape.all, ...n.columns.slice(shape.data.length).map((c) => c.name)] : [...n.columns, ...meta].map((c) => c.name);
-      const types = new Map<string, LogicalType>([...n.columns, ...meta].map((c) => [c.name, c.type]));
-      const dataIdx = new Map(n.columns.map((c, i) => [c.name, i]));
-      // Where each table column's value comes from, worked out once per batch (not per row).
-      const positionOf = new Map(this.stream.positionFields.map((p) => [metaColumn(normalizeName(p.name)), p.name]));
-      const from = tableOrder.map((name): (g: (typeof good)[number]) => unknown => {
-        if (name === META_LOADED_AT) return () => loadedAt;
-        if (name === META_BATCH) return () => batchId;
-        const f = positionOf.get(name);
-        if (f !== undefined) return (g) => g.position[f] ?? null;
-        const i = dataIdx.get(name);
-        return i === undefined ? () => null : (g) => g.row[i] ?? null;
+        latest.set(JSON.stringify(keyIdx.map((k) => row[k])), i); // later records win
       });
-      const toRow = (g: (typeof good)[number]) => from.map((get) => get(g));
-      const columns = tableOrder.map((name) => ({ name, type: types.get(name) ?? 'varchar' }));
-      if (batch.supersedes && shape.exists) {
-        const cond = Object.entries(batch.supersedes).map(([k, v]) => `${d.quoteIdent(metaColumn(normalizeName(k)))} = ${d.literal(v)}`).join(' AND ');
-        await this.conn.execute(`DELETE FROM ${d.relation(this.loadTarget)} WHERE ${cond}`);
-      }
-      if (rows.length) {
-        if (merge) {
-          const stage = { schema: this.table.schema, name: `${this.table.name}__smelt_stage` };
-          await this.conn.execute(d.dropRelation(stage, 'table'));
-          await this.conn.bulkLoad(stage, { columns, batches: [rows.map(toRow)] });
-          const match = pk.map((k) => `smelt_new.${d.quoteIdent(k)} = ${d.relation(this.table)}.${d.quoteIdent(k)}`).join(' AND ');
-          await this.conn.execute(`DELETE FROM ${d.relation(this.table)} WHERE EXISTS (SELECT 1 FROM ${d.relation(stage)} AS smelt_new WHERE ${match})`);
-          const list = tableOrder.map((c) => d.quoteIdent(c)).join(', ');
-          await this.conn.execute(`INSERT INTO ${d.relation(this.table)} (${list}) SELECT ${list} FROM ${d.relation(stage)}`);
-          await this.conn.execute(d.dropRelation(stage, 'table'));
-        } else {
-          await this.conn.bulkLoad(this.loadTarget, { columns, batches: [rows.map(toRow)] });
-        }
-      }
-      if (deadLetters.length) {
-        await this.conn.bulkLoad(DEAD_LETTERS, {
-          columns: ['source', 'stream', 'batch_id', 'position', 'error', 'payload', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
-          batches: [deadLetters.map((x) => [this.source, this.stream.name, batchId, JSON.stringify(x.position), x.error, x.payload, loadedAt])],
-        });
-      }
-      if (n.changes.length) {
-        await this.conn.bulkLoad(SCHEMA_CHANGES, {
-          columns: ['source', 'stream', 'batch_id', 'column_name', 'change', 'type', 'detail', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
-          batches: [n.changes.map((c) => [this.source, this.stream.name, batchId, c.column, c.change, c.type, c.detail, loadedAt])],
-        });
-      }
-      if (!this.replace) await writeState(this.conn, d, this.source, this.stream.name, batch.state, batchId);
+      keep = [...latest.values()];
+    }
+    const tableOrder = shape.exists ? [...shape.all, ...n.columns.slice(shape.data.length).map((c) => c.name)] : [...n.columns, ...meta].map((c) => c.name);
+    const types = new Map<string, LogicalType>([...n.columns, ...meta].map((c) => [c.name, c.type]));
+    const dataIdx = new Map(n.columns.map((c, i) => [c.name, i]));
+    // Where each table column's value comes from, worked out once per batch (not per row).
+    const positionOf = new Map(this.stream.positionFields.map((p) => [metaColumn(normalizeName(p.name)), p.name]));
+    const from = tableOrder.map((name): { data?: number; position?: string; constant?: unknown } => {
+      if (name === META_LOADED_AT) return { constant: loadedAt };
+      if (name === META_BATCH) return { constant: batchId };
+      const f = positionOf.get(name);
+      if (f !== undefined) return { position: f };
+      const i = dataIdx.get(name);
+      return i === undefined ? { constant: null } : { data: i };
     });
+    const count = keep ? keep.length : n.rows.length;
+    const rows: unknown[][] = new Array(count);
+    const width = from.length;
+    // The usual layout (data columns first, in order, then metadata): normalize's own row arrays are
+    // extended in place instead of copied (a million rows are a million arrays fewer to collect).
+    const k = n.columns.length;
+    const inPlace = from.every((f, c) => (c < k ? f.data === c : f.data === undefined));
+    for (let r = 0; r < count; r++) {
+      const i = keep ? keep[r]! : r;
+      const src = n.rows[i]!;
+      const pos = n.positions[i]!;
+      const out = inPlace ? src : new Array(width);
+      for (let c = inPlace ? k : 0; c < width; c++) {
+        const f = from[c]!;
+        out[c] = f.data !== undefined ? src[f.data] ?? null : f.position !== undefined ? pos[f.position] ?? null : f.constant;
+      }
+      rows[r] = out;
+    }
+    return {
+      batch, batchId, loadedAt, deadLetters, changes: n.changes, rows, tableOrder,
+      columns: n.columns,
+      loadColumns: tableOrder.map((name) => ({ name, type: types.get(name) ?? 'varchar' })),
+      base: { exists: shape.exists, data: shape.data.length, all: shape.all.length },
+    };
+  }
+
+  /**
+   * Loads a prepared batch with its dead letters, schema changes and state in one transaction.
+   * `committing` is called once COMMIT is on its way to the warehouse: the caller's JavaScript
+   * work (reading and preparing the next batch) then runs while the warehouse commits.
+   */
+  async load(prepared: PreparedBatch, committing?: () => void): Promise<BatchOutcome> {
+    const shape = await this.loadShape();
+    let p = prepared;
+    // Prepared against another shape than the table has now (a batch before it failed): prepare it again.
+    if (p.base.exists !== shape.exists || p.base.data !== shape.data.length || p.base.all !== shape.all.length) {
+      p = this.prepareOn(shape, p.batch, p.batchId);
+      this.planned = undefined;
+    }
+    const d = this.d;
+    const merge = this.options.disposition === 'merge' && !this.replace;
+    const { batch, batchId, loadedAt, deadLetters, rows, loadColumns: columns, tableOrder } = p;
+    const meta = this.metaColumns();
+    try {
+      await this.conn.begin();
+      try {
+        // Table and new columns first: DDL is transactional, so a crash rolls it back with the data.
+        if (!shape.exists) {
+          await this.conn.execute(d.createSchema(this.loadTarget.schema));
+          const cols = [...p.columns, ...meta].map((c) => ({ name: c.name, type: d.typeName(c.type) }));
+          await this.conn.execute(d.createTable(this.loadTarget, cols, true));
+        } else {
+          for (const c of p.columns.slice(shape.data.length)) await this.conn.execute(d.addColumn(this.loadTarget, c.name, d.typeName(c.type)));
+        }
+        if (batch.supersedes && shape.exists) {
+          const cond = Object.entries(batch.supersedes).map(([k, v]) => `${d.quoteIdent(metaColumn(normalizeName(k)))} = ${d.literal(v)}`).join(' AND ');
+          await this.conn.execute(`DELETE FROM ${d.relation(this.loadTarget)} WHERE ${cond}`);
+        }
+        if (rows.length) {
+          if (merge) {
+            const pk = this.primaryKey();
+            const stage = { schema: this.table.schema, name: `${this.table.name}__smelt_stage` };
+            await this.conn.execute(d.dropRelation(stage, 'table'));
+            await this.conn.bulkLoad(stage, { columns, batches: [rows] });
+            const match = pk.map((k) => `smelt_new.${d.quoteIdent(k)} = ${d.relation(this.table)}.${d.quoteIdent(k)}`).join(' AND ');
+            await this.conn.execute(`DELETE FROM ${d.relation(this.table)} WHERE EXISTS (SELECT 1 FROM ${d.relation(stage)} AS smelt_new WHERE ${match})`);
+            const list = tableOrder.map((c) => d.quoteIdent(c)).join(', ');
+            await this.conn.execute(`INSERT INTO ${d.relation(this.table)} (${list}) SELECT ${list} FROM ${d.relation(stage)}`);
+            await this.conn.execute(d.dropRelation(stage, 'table'));
+          } else {
+            await this.conn.bulkLoad(this.loadTarget, { columns, batches: [rows] });
+          }
+        }
+        if (deadLetters.length) {
+          await this.conn.bulkLoad(DEAD_LETTERS, {
+            columns: ['source', 'stream', 'batch_id', 'position', 'error', 'payload', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
+            batches: [deadLetters.map((x) => [this.source, this.stream.name, batchId, JSON.stringify(x.position), x.error, x.payload, loadedAt])],
+          });
+        }
+        if (p.changes.length) {
+          await this.conn.bulkLoad(SCHEMA_CHANGES, {
+            columns: ['source', 'stream', 'batch_id', 'column_name', 'change', 'type', 'detail', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
+            batches: [p.changes.map((c) => [this.source, this.stream.name, batchId, c.column, c.change, c.type, c.detail, loadedAt])],
+          });
+        }
+        if (!this.replace) await writeState(this.conn, d, this.source, this.stream.name, batch.state, batchId);
+        const commit = this.conn.commit();
+        committing?.();
+        await commit;
+      } catch (e) {
+        await this.conn.rollback().catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      this.planned = undefined; // batches prepared after this one assumed it would commit
+      throw e;
+    }
     // Only now is the new shape real.
     shape.exists = true;
-    shape.all = shape.all.length ? [...shape.all, ...n.columns.slice(shape.data.length).map((c) => c.name)] : [...n.columns, ...meta].map((c) => c.name);
-    shape.data = n.columns;
-    return { rows: rows.length, deadLetters: deadLetters.length, changes: n.changes };
+    shape.all = [...tableOrder];
+    shape.data = [...p.columns];
+    return { rows: rows.length, deadLetters: deadLetters.length, changes: p.changes };
   }
 
   /** For `replace`: swaps the side table in and stores the final state, in one transaction. */

@@ -7,11 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { Connection, Warehouse } from '../storage/warehouse.js';
-import { BronzeWriter } from './bronze-writer.js';
+import { BronzeWriter, type PreparedBatch } from './bronze-writer.js';
 import { streamTable, type ResolvedSource } from './declarations.js';
 import type { SchemaChange } from './normalize.js';
 import { getSourceConnector } from './registry.js';
 import { readState } from './state.js';
+
+/** A JSON copy of a batch state: what the warehouse stores, and safe from later changes by the source. */
+const snapshot = (state: unknown): unknown => (state === undefined ? undefined : JSON.parse(JSON.stringify(state)));
 
 export interface StreamRunOptions {
   readonly projectDir: string;
@@ -51,18 +54,52 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     let deadLetters = 0;
     let batches = 0;
     let lastState: unknown = state;
-    let batchId = randomUUID();
+    let batchId: string = randomUUID();
     const changes: SchemaChange[] = [];
-    for await (const batch of source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow })) {
-      batchId = randomUUID();
-      const out = await writer.write(batch, batchId);
-      lastState = batch.state;
-      rows += out.rows;
-      deadLetters += out.deadLetters;
-      batches++;
-      changes.push(...out.changes);
-      opts.onBatch?.(out);
-      if (!replace) await source.commit?.(stream, batch.state, { signal: opts.signal });
+    // One batch ahead: the next batch is read and prepared (normalized, laid out) while the
+    // warehouse commits the current one, so the source and the JavaScript work overlap the
+    // warehouse's own. Batches still load and commit strictly in order, each with its own state,
+    // so exactly-once is unchanged; a prepared batch whose predecessor failed is never loaded.
+    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow })[Symbol.asyncIterator]();
+    const ahead = (): Promise<PreparedBatch | undefined> => {
+      const p = it.next().then((r) => {
+        if (r.done) return undefined;
+        // The state as it is at the yield: the source may change its own objects once it resumes.
+        return writer.prepare({ ...r.value, state: snapshot(r.value.state) }, randomUUID());
+      });
+      p.catch(() => undefined); // awaited below, or dropped when a load failed first
+      return p;
+    };
+    let next = ahead();
+    let done = false;
+    try {
+      for (;;) {
+        const prepared = await next;
+        if (!prepared) {
+          done = true;
+          break;
+        }
+        let started = false;
+        const out = await writer.load(prepared, () => {
+          next = ahead();
+          started = true;
+        });
+        if (!started) next = ahead();
+        batchId = prepared.batchId;
+        lastState = prepared.batch.state;
+        rows += out.rows;
+        deadLetters += out.deadLetters;
+        batches++;
+        changes.push(...out.changes);
+        opts.onBatch?.(out);
+        if (!replace) await source.commit?.(stream, prepared.batch.state, { signal: opts.signal });
+      }
+    } finally {
+      // A read still in flight (a load failed) is not waited for: it may wait for new data without
+      // end (follow). return() runs once that read settles; source.close() below makes it settle.
+      const closing = it.return?.(undefined);
+      if (done) await closing;
+      else closing?.catch(() => undefined);
     }
     if (replace) {
       await writer.finish(lastState, batchId);
