@@ -12,7 +12,7 @@ import { glob } from 'tinyglobby';
 import { AbortedError } from '../../../core/errors.js';
 import type { CheckResult, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo } from '../../source.js';
 import type { FilesConfig } from './config.js';
-import { readRecords } from './read-file.js';
+import { readRecordChunks } from './read-file.js';
 
 interface FileEntry { size: number; mtimeMs: number; hash: string }
 export interface FilesState {
@@ -82,13 +82,15 @@ export class FilesSource implements Source {
         batch = [];
         return out;
       };
-      for await (const r of readRecords(abs, cfg)) {
-        count++;
-        if (count <= resumeFrom) continue;
-        batch.push({ data: r.data, raw: r.raw, error: r.error, position: { file: path, line: r.line } });
-        if (batch.length >= opts.batchSize) {
-          if (opts.signal?.aborted) throw new AbortedError('cancelled');
-          yield flush(false);
+      for await (const chunk of readRecordChunks(abs, cfg)) {
+        for (const r of chunk) {
+          count++;
+          if (count <= resumeFrom) continue;
+          batch.push({ data: r.data, raw: r.raw, error: r.error, position: { file: path, line: r.line } });
+          if (batch.length >= opts.batchSize) {
+            if (opts.signal?.aborted) throw new AbortedError('cancelled');
+            yield flush(false);
+          }
         }
       }
       state.files[path] = { size: st.size, mtimeMs: st.mtimeMs, hash };
