@@ -171,6 +171,8 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
     columns.push({ name: 'payload', type: 'json' });
   }
 
+  const values: [number, unknown][] = [];
+  const pendingColumns: { name: string; type: LogicalType }[] = [];
   for (const r of records) {
     // Anything that fails on one record (e.g. JSON nested too deeply to serialize) dead-letters that record only.
     try {
@@ -189,8 +191,9 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
     // Typed landing: decide every field first, so a record is either landed whole or dead-lettered whole.
     // Values of existing columns go straight into the row; values of new columns wait in `values` (slot -n = nth pending column).
     const row: unknown[] = new Array(columns.length).fill(null);
-    const values: [number, unknown][] = [];
-    const pendingColumns: { name: string; type: LogicalType }[] = [];
+    // Reused from record to record (most records add no column): no two arrays per record to collect.
+    values.length = 0;
+    pendingColumns.length = 0;
     let error: string | undefined;
     const data = parsed.data;
     for (const rawKey of Object.keys(data)) {
@@ -241,6 +244,11 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
     }
     if (error) {
       deadLetters.push({ position: r.position, error, payload: payloadText(r) });
+      continue;
+    }
+    if (pendingColumns.length === 0) {
+      rows.push(row);
+      positions.push(r.position);
       continue;
     }
     // Commit this record's new columns.

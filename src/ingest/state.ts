@@ -37,11 +37,18 @@ export async function readState(conn: Connection, d: SqlDialect, source: string,
   return typeof raw === 'string' ? JSON.parse(raw) : undefined;
 }
 
-/** Stores a stream's state. Call inside the batch's transaction. */
+/**
+ * Stores a stream's state. Call inside the batch's transaction. An UPDATE of the stream's row, and an
+ * INSERT only when it has none yet: one statement per batch after the first (this runs once per batch).
+ */
 export async function writeState(conn: Connection, d: SqlDialect, source: string, stream: string, state: unknown, batchId: string): Promise<void> {
-  await conn.execute(`DELETE FROM ${d.relation(STATE_TABLE)} WHERE ${where(d, source, stream)}`);
+  const text = d.literal(JSON.stringify(state ?? null));
+  const r = await conn.execute(`UPDATE ${d.relation(STATE_TABLE)} SET state = ${text}, batch_id = ${d.literal(batchId)}, updated_at = CURRENT_TIMESTAMP WHERE ${where(d, source, stream)}`);
+  if ((r.rowsAffected ?? 0) > 0) return;
+  // An engine that does not report the count: delete whatever the UPDATE may have touched.
+  if (r.rowsAffected === undefined) await conn.execute(`DELETE FROM ${d.relation(STATE_TABLE)} WHERE ${where(d, source, stream)}`);
   await conn.execute(
-    `INSERT INTO ${d.relation(STATE_TABLE)} (source, stream, state, batch_id, updated_at) VALUES (${d.literal(source)}, ${d.literal(stream)}, ${d.literal(JSON.stringify(state ?? null))}, ${d.literal(batchId)}, CURRENT_TIMESTAMP)`,
+    `INSERT INTO ${d.relation(STATE_TABLE)} (source, stream, state, batch_id, updated_at) VALUES (${d.literal(source)}, ${d.literal(stream)}, ${text}, ${d.literal(batchId)}, CURRENT_TIMESTAMP)`,
   );
 }
 
