@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BIN, CHILD_ENV, DIST, ensureDist, machine, mdTable, median, ms, NODE, num, OUT, parseArgs, report, sideBySide, timeRun, today } from './lib/common.mjs';
+import { eventLine } from './lib/events.mjs';
 import { summarizeProfile } from './lib/profile-top.mjs';
 
 const args = parseArgs();
@@ -56,20 +57,6 @@ if (args['stage-child']) {
 ensureDist();
 
 // ---- data -------------------------------------------------------------------------------------
-const EVENTS = ['click', 'view', 'purchase', 'signup', 'logout'];
-function line(i) {
-  return JSON.stringify({
-    id: i,
-    ts: new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString(),
-    user: `user_${(i * 7919) % 100_000}`,
-    event: EVENTS[i % EVENTS.length],
-    amount: Math.round(((i * 37) % 100_000) / 1.7) / 100,
-    qty: i % 13,
-    ok: i % 3 !== 0,
-    tags: [`t${i % 7}`, `t${i % 11}`],
-    meta: { ip: `10.${i % 256}.${(i >> 8) % 256}.${(i >> 16) % 256}`, ref: i % 5 ? 'ads' : 'seo' },
-  });
-}
 const marker = join(dir, 'data.json');
 const want = { lines: LINES, files: FILES, v: 1 };
 const have = existsSync(marker) ? JSON.parse(readFileSync(marker, 'utf8')) : undefined;
@@ -80,7 +67,7 @@ if (JSON.stringify(have) !== JSON.stringify(want)) {
   const per = Math.ceil(LINES / FILES);
   for (let f = 0; f < FILES; f++) {
     const parts = [];
-    for (let i = f * per + 1; i <= Math.min(LINES, (f + 1) * per); i++) parts.push(line(i));
+    for (let i = f * per + 1; i <= Math.min(LINES, (f + 1) * per); i++) parts.push(eventLine(i));
     writeFileSync(join(dataDir, `part-${String(f).padStart(3, '0')}.ndjson`), `${parts.join('\n')}\n`);
   }
   writeFileSync(marker, JSON.stringify(want));
@@ -179,6 +166,9 @@ report(args, {
   ratio: `${ratioV.toFixed(2)}×`,
   goal: '≥ 0.5×',
   met: ratioV >= 0.5,
+  summary: [
+    { figure: `NDJSON → bronze rate (${(LINES / 1e6).toFixed(1)}M lines, ${FILES} files)`, smelt: `${Math.round(rate(smeltMs)).toLocaleString('en-US')} lines/s`, peer: `read_json ${Math.round(rate(peerMs)).toLocaleString('en-US')} lines/s`, ratio: `${ratioV.toFixed(2)}×`, goal: '≥ 0.5×', met: ratioV >= 0.5 },
+  ],
   samples,
   bytes,
   ...extra,

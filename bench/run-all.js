@@ -8,7 +8,8 @@
  *   node bench/run-all.js --only compile,cold-start
  *   node bench/run-all.js --quick      # fewer repetitions, for a smoke run (figures are noisier)
  *
- * Needs a built dist/ (`npm run build`). Generated projects and DuckDB files go to bench/out/ (git-ignored).
+ * Needs a built dist/ (`npm run build`); the ingestion benchmarks also need kcat (installed when missing) and a
+ * PostgreSQL server (PG_BENCH_URL, default postgres://postgres@127.0.0.1:5432/postgres). Generated projects and DuckDB files go to bench/out/ (git-ignored).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,10 @@ const BENCHES = [
   { id: 'view-overhead', file: 'view-overhead.mjs', args: quick ? ['--reps', '3'] : ['--reps', '5'] },
   { id: 'cold-start', file: 'cold-start.mjs', args: quick ? ['--reps', '5'] : ['--reps', '10'] },
   { id: 'build-threads', file: 'build-threads.mjs', args: quick ? ['--reps', '1'] : ['--reps', '3'] },
+  // Ingestion (issue 3): each against its peer in the same run. Postgres needs a server (PG_BENCH_URL).
+  { id: 'ndjson-bronze', file: 'ndjson-bronze.mjs', args: quick ? ['--lines', '200000', '--reps', '2', '--no-profile'] : ['--reps', '3'] },
+  { id: 'kafka-bronze', file: 'kafka-bronze.mjs', args: quick ? ['--messages', '200000', '--partitions', '16', '--reps', '2', '--no-profile'] : ['--reps', '3'] },
+  { id: 'postgres-bronze', file: 'postgres-bronze.mjs', args: quick ? ['--rows', '1000000', '--reps', '2', '--no-profile'] : ['--reps', '3'] },
 ];
 const only = typeof args.only === 'string' ? new Set(args.only.split(',')) : undefined;
 const resultsDir = join(OUT, 'results');
