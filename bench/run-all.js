@@ -28,6 +28,9 @@ const BENCHES = [
   { id: 'ndjson-bronze', file: 'ndjson-bronze.mjs', args: quick ? ['--lines', '200000', '--reps', '2', '--no-profile'] : ['--reps', '3'] },
   { id: 'kafka-bronze', file: 'kafka-bronze.mjs', args: quick ? ['--messages', '200000', '--partitions', '16', '--reps', '2', '--no-profile'] : ['--reps', '3'] },
   { id: 'postgres-bronze', file: 'postgres-bronze.mjs', args: quick ? ['--rows', '1000000', '--reps', '2', '--no-profile'] : ['--reps', '3'] },
+  // PostgreSQL as the warehouse (issue 4): Kafka → JSONB bronze vs psql \copy, the example on PostgreSQL vs DuckDB,
+  // gold on 1M-row facts. Needs a server (PG_BENCH_URL), kcat and the mock broker; its setup at scale 250 takes minutes.
+  { id: 'postgres-warehouse', file: 'postgres-warehouse.mjs', args: quick ? ['--quick'] : ['--reps', '3'] },
 ];
 const only = typeof args.only === 'string' ? new Set(args.only.split(',')) : undefined;
 const resultsDir = join(OUT, 'results');
