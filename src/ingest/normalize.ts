@@ -123,7 +123,8 @@ function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string,
   if (r.error) return { error: r.error };
   if (r.data) return { data: r.data };
   if (r.raw === undefined) return { error: 'empty record' };
-  const size = typeof r.raw === 'string' ? Buffer.byteLength(r.raw) : r.raw.byteLength;
+  // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most records need no count.
+  const size = typeof r.raw === 'string' ? (r.raw.length * 3 <= maxBytes ? 0 : Buffer.byteLength(r.raw)) : r.raw.byteLength;
   if (size > maxBytes) return { error: `record of ${size} bytes exceeds max_record_bytes (${maxBytes})` };
   let text: string;
   try {
