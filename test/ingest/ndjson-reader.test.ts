@@ -1,6 +1,6 @@
 /**
- * The NDJSON reader (chunks decoded at once, lines as string slices) against a plain byte-by-byte
- * reference splitter: on fuzzed files with LF, CRLF and lone CR breaks, blank lines, BOMs,
+ * The NDJSON reader (lines found with indexOf, records handed on a chunk at a time) against a plain
+ * byte-by-byte reference splitter: on fuzzed files with LF, CRLF and lone CR breaks, blank lines, BOMs,
  * multi-byte characters, invalid UTF-8 and lines across the 1 MB read chunks, both must give the
  * same lines, line numbers and decoded text (bytes decoded as normalize does; invalid ones as hex).
  */
@@ -55,11 +55,10 @@ it('gives the same records as a byte-by-byte splitter', async () => {
     writeFileSync(path, Buffer.concat(parts));
     for (const latin1 of [false, true]) {
       const want = (await oldReader(path, latin1)).map((r) => [r.line, norm(r.raw)]);
-      const got: unknown[] = []; let strs = 0;
-      for await (const ch of readRecordChunks(path, { encoding: latin1 ? 'latin1' : 'utf8' } as never)) for (const r of ch) { got.push([r.line, norm(r.raw)]); if (typeof r.raw === 'string') strs++; }
+      const got: unknown[] = [];
+      for await (const ch of readRecordChunks(path, { encoding: latin1 ? 'latin1' : 'utf8' } as never)) for (const r of ch) got.push([r.line, norm(r.raw)]);
       expect(got.length).toBe(want.length);
       expect(got).toEqual(want);
-      if (f < 3 && !latin1) expect(strs).toBeGreaterThan(got.length * 0.7);
     }
   }
 }, 60_000);

@@ -6,7 +6,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isUtf8 } from 'node:buffer';
 import { parse } from 'csv-parse';
 import type { FilesStreamConfig } from './config.js';
 
@@ -77,81 +76,40 @@ function hasContent(b: Uint8Array): boolean {
   return false;
 }
 
-/** A line break at or after `from`: the index of the first `\n` or `\r`, or -1. */
-function nextBreak(b: Buffer, from: number): number {
-  const lf = b.indexOf(0x0a, from);
-  const cr = b.indexOf(0x0d, from);
-  return cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
-}
-
-const blankText = (s: string): boolean => {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== 0x20 && s.charCodeAt(i) !== 0x09) return false;
-  return true;
-};
-
 /**
- * Lines split on the bytes themselves (`\n`, `\r\n` or a lone `\r`, as readline does). Each read
- * chunk's whole lines are decoded at once when they are valid UTF-8 (or latin1), and handed on as
- * string slices: one decode per chunk instead of a Buffer view and a decode per line. A chunk with
- * invalid UTF-8, a line that spans chunks and a line that starts with a BOM go on as bytes, so
- * normalize decodes them as before (invalid UTF-8 fails that line only). One await per chunk.
+ * Lines split on the bytes themselves (`\n`, `\r\n` or a lone `\r`, as readline does) and handed on
+ * undecoded, so invalid UTF-8 fails one line only; normalize decodes them. Lines are views into the
+ * read chunks, not copies (a line that spans chunks is joined once). Yields the records of each read
+ * chunk together: one await per chunk instead of one per line.
  */
 async function* readNdjson(path: string, cfg: FilesStreamConfig): AsyncIterable<FileRecord[]> {
   let line = 0;
   let carry: Buffer[] = [];
   let afterCR = false; // the previous chunk ended with \r: a leading \n completes that line break
   const latin1 = cfg.encoding === 'latin1';
-  const fromBytes = (bytes: Buffer): FileRecord => ({ line, raw: latin1 ? bytes.toString('latin1') : bytes });
-  let out: FileRecord[] = [];
-  /** The lines of `b[from, to)`, which ends right after a line break. */
-  const bytesLines = (b: Buffer, from: number, to: number) => {
-    for (let at = from; at < to;) {
-      let i = nextBreak(b, at);
-      const bytes = b.subarray(at, i);
-      line++;
-      if (hasContent(bytes)) out.push(fromBytes(bytes));
-      if (b[i] === 0x0d && b[i + 1] === 0x0a && i + 1 < to) i++;
-      at = i + 1;
-    }
-  };
-  const textLines = (text: string) => {
-    let cr = text.indexOf('\r');
-    for (let at = 0; at < text.length;) {
-      let i = text.indexOf('\n', at);
-      if (cr >= 0 && cr < at) cr = text.indexOf('\r', at);
-      if (cr >= 0 && (i < 0 || cr < i)) i = cr;
-      const s = text.slice(at, i);
-      line++;
-      if (!blankText(s)) out.push(s.charCodeAt(0) === 0xfeff && !latin1 ? { line, raw: Buffer.from(s) } : { line, raw: s });
-      if (text.charCodeAt(i) === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
-      at = i + 1;
-    }
-  };
+  const record = (bytes: Buffer): FileRecord => ({ line, raw: latin1 ? bytes.toString('latin1') : bytes });
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    out = [];
+    const out: FileRecord[] = [];
     let start = afterCR && chunk[0] === 0x0a ? 1 : 0;
     afterCR = false;
-    if (carry.length) {
-      // The line begun in an earlier chunk: joined as bytes once its end is here.
-      const i = nextBreak(chunk, start);
-      if (i < 0) {
-        carry.push(chunk.subarray(start));
-        continue;
-      }
-      const bytes = Buffer.concat([...carry, chunk.subarray(start, i)]);
+    // indexOf is native and fast; the next \r is searched again only once passed (most files have none).
+    let cr = chunk.indexOf(0x0d, start);
+    for (;;) {
+      let i = chunk.indexOf(0x0a, start);
+      if (cr >= 0 && cr < start) cr = chunk.indexOf(0x0d, start);
+      if (cr >= 0 && (i < 0 || cr < i)) i = cr;
+      if (i < 0) break;
+      const c = chunk[i];
+      const part = chunk.subarray(start, i);
+      const bytes = carry.length ? Buffer.concat([...carry, part]) : part;
       carry = [];
       line++;
-      if (hasContent(bytes)) out.push(fromBytes(bytes));
-      start = chunk[i] === 0x0d && chunk[i + 1] === 0x0a ? i + 2 : i + 1;
-      if (chunk[i] === 0x0d && i + 1 === chunk.length) afterCR = true;
-    }
-    const last = Math.max(chunk.lastIndexOf(0x0a), chunk.lastIndexOf(0x0d));
-    if (last >= start) {
-      if (latin1) textLines(chunk.toString('latin1', start, last + 1));
-      else if (isUtf8(chunk.subarray(start, last + 1))) textLines(chunk.toString('utf8', start, last + 1));
-      else bytesLines(chunk, start, last + 1);
-      if (chunk[last] === 0x0d && last + 1 === chunk.length) afterCR = true;
-      start = last + 1;
+      if (hasContent(bytes)) out.push(record(bytes));
+      if (c === 0x0d) {
+        if (i + 1 === chunk.length) afterCR = true;
+        else if (chunk[i + 1] === 0x0a) i++;
+      }
+      start = i + 1;
     }
     if (start < chunk.length) carry.push(chunk.subarray(start));
     if (out.length) yield out;
@@ -159,7 +117,7 @@ async function* readNdjson(path: string, cfg: FilesStreamConfig): AsyncIterable<
   if (carry.length) {
     line++;
     const bytes = Buffer.concat(carry);
-    if (hasContent(bytes)) yield [fromBytes(bytes)];
+    if (hasContent(bytes)) yield [record(bytes)];
   }
 }
 
