@@ -19,6 +19,7 @@ describe('MinHeap', () => {
     const h = new MinHeap<string>((a, b) => a < b);
     h.push('m');
     h.push('c');
+    expect(h.peek()).toBe('c');
     expect(h.pop()).toBe('c');
     h.push('a');
     h.push('z');

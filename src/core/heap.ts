@@ -24,6 +24,11 @@ export class MinHeap<T> {
     }
   }
 
+  /** The smallest item, left in place. */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
   /** Removes and returns the smallest item. */
   pop(): T | undefined {
     const a = this.items;

@@ -16,6 +16,7 @@ import {
   type PayStatus, type SubStatus,
 } from './dirt.js';
 import { Rng, derive } from './prng.js';
+import { MinHeap } from '../../../core/heap.js';
 
 export type Row = Record<string, unknown>;
 
@@ -141,48 +142,19 @@ interface Scheduled {
   readonly action: Action;
 }
 
-/** A binary min-heap on (at, insertion order): actions run in time order, ties in the order they were planned. */
+/** Actions in time order; ties run in the order they were planned. */
 class Agenda {
-  private readonly heap: Scheduled[] = [];
+  private readonly heap = new MinHeap<Scheduled>((a, b) => a.at < b.at || (a.at === b.at && a.n < b.n));
   private n = 0;
 
   push(at: number, action: Action): void {
-    const h = this.heap;
-    h.push({ at, n: this.n++, action });
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
+    this.heap.push({ at, n: this.n++, action });
   }
 
   /** The next action due before `end`, or undefined. */
   popBefore(end: number): Scheduled | undefined {
-    const h = this.heap;
-    if (h.length === 0 || h[0]!.at >= end) return undefined;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-
-  private less(a: Scheduled, b: Scheduled): boolean {
-    return a.at < b.at || (a.at === b.at && a.n < b.n);
+    const next = this.heap.peek();
+    return next && next.at < end ? this.heap.pop() : undefined;
   }
 }
 
