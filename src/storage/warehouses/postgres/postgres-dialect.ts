@@ -3,6 +3,9 @@
  *
  * Types: json → JSONB, double → DOUBLE PRECISION, blob → BYTEA, decimal → NUMERIC(38,9).
  *
+ * Tables built with CREATE TABLE … AS are analyzed in the same statement string, so the
+ * models that read them next are planned from statistics (see createTableAs).
+ *
  * Identifiers: PostgreSQL silently truncates names longer than 63 bytes, which
  * would make `x__smelt_tmp` and `x__smelt_old` collide; such names are refused.
  *
@@ -231,6 +234,19 @@ ${reattach(r)}
     // transaction, and error positions count from its start, so lines still map to the model.
     // The newline before each `;` keeps a trailing `-- comment` in the model from swallowing it.
     return [`DROP VIEW IF EXISTS ${tmp};\nCREATE VIEW ${tmp} AS\n${sql}\n;\n${doBlock(DECLARE, swap)}`];
+  }
+
+  /**
+   * CREATE TABLE … AS, then ANALYZE of the new table, in one string (one round trip; error
+   * positions still count from the model's SQL, which comes first). The models built next read
+   * this table at once, long before autovacuum (if it runs at all) analyzes it, and without
+   * statistics PostgreSQL plans every join, aggregate and sort over it from default guesses:
+   * hash aggregates sized for 200 groups that spill to disk, nested loops over "306 rows" that
+   * are 80,000. ANALYZE samples a bounded number of rows, so it costs little next to the CTAS.
+   * The newline before `;` keeps a trailing `-- comment` in the model from swallowing it.
+   */
+  override createTableAs(r: Relation, sql: string): string {
+    return `${super.createTableAs(r, sql)}\n;\nANALYZE ${this.relation(r)}`;
   }
 
   override renameRelation(from: Relation, toName: string, kind: 'table' | 'view'): string {

@@ -315,6 +315,24 @@ describe.runIf(available)('postgres warehouse', () => {
     });
   });
 
+  it('analyzes a table built with CREATE TABLE AS, in the same statement string, errors still at the model line', async () => {
+    const { makeExec } = await import('../../../transform/run/statement.js');
+    const body = 'select g as id,\n  g % 10 as k -- ten values\nfrom generate_series(1, 5000) as g -- trailing comment';
+    const rel = { schema: 'public', name: 'ctas_stats' };
+    await withConnection(wh, async (c) => {
+      const exec = makeExec(c);
+      const broken = body.replace('g % 10', 'nope');
+      const bad = await exec(wh.dialect.createTableAs(rel, broken), { body: broken, file: 'models/ctas_stats.sql', lineMap: [1, 2, 3], node: 'model.x.ctas_stats' }).catch((e) => e);
+      expect(bad).toBeInstanceOf(WarehouseError);
+      expect(bad.location).toEqual({ file: 'models/ctas_stats.sql', line: 2 });
+      // Inside a transaction too (a table build's swap runs in one): the statistics commit with the table.
+      await inTransaction(c, () => exec(wh.dialect.createTableAs(rel, body)));
+      const stats = await c.execute(`SELECT c.reltuples, s.n_distinct FROM pg_class c JOIN pg_stats s ON s.schemaname = 'public' AND s.tablename = c.relname AND s.attname = 'k'
+        WHERE c.oid = 'public.ctas_stats'::regclass`);
+      expect(stats.rows).toEqual([{ reltuples: 5000, n_distinct: 10 }]);
+    });
+  });
+
   it('lists relations and describes them, leaving out system schemas', async () => {
     await run(`CREATE SCHEMA intro; CREATE TABLE intro.t (id bigint NOT NULL, amount numeric(10,2), at timestamptz, tags text[], doc jsonb);
       CREATE VIEW intro.v AS SELECT id FROM intro.t; CREATE MATERIALIZED VIEW intro.mv AS SELECT id FROM intro.t`);
