@@ -31,21 +31,33 @@ export function bytesText(b: Buffer | string | null | undefined): string | null 
 
 function headersJson(h: FetchedMessage['headers']): Record<string, string | null | (string | null)[]> | null {
   if (!h) return null;
-  const keys = Object.keys(h);
-  if (keys.length === 0) return null;
-  const out: Record<string, string | null | (string | null)[]> = {};
-  for (const k of keys) {
+  // for…in rather than Object.keys: most messages have no header, and then nothing is allocated.
+  let out: Record<string, string | null | (string | null)[]> | null = null;
+  for (const k in h) {
+    if (!Object.hasOwn(h, k)) continue;
     const v = h[k];
+    out ??= {};
     out[k] = Array.isArray(v) ? v.map((x) => bytesText(x)) : bytesText(v ?? null);
   }
   return out;
 }
 
+// Messages of one producer burst share a timestamp: the last one formatted is kept (toISOString per
+// message was a visible share of a Kafka ingest).
+let lastTs: string | undefined;
+let lastIso: string | null = null;
+
 function timestampOf(ts: string): string | null {
+  if (ts === lastTs) return lastIso;
   const ms = Number(ts);
-  if (!Number.isFinite(ms) || ms < 0) return null;
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+  let iso: string | null = null;
+  if (Number.isFinite(ms) && ms >= 0) {
+    const d = new Date(ms);
+    iso = Number.isNaN(d.getTime()) ? null : d.toISOString();
+  }
+  lastTs = ts;
+  lastIso = iso;
+  return iso;
 }
 
 export function positionOf(partition: number, m: FetchedMessage): Record<string, unknown> {
