@@ -6,7 +6,8 @@
  * (default 3). Each smelt repetition starts from an empty database file, so both read everything.
  *
  *   node bench/kafka-bronze.mjs [--messages 1000000] [--partitions 64] [--reps 3] [--batch-size 10000]
- *                               [--fetch-max-bytes 1048576] [--no-profile] [--json out.json]
+ *                               [--fetch-max-bytes 1048576] [--no-profile] [--baseline <other checkout, built>]
+ *                               [--json out.json]
  *   node bench/kafka-bronze.mjs --messages 200000 --partitions 16 --reps 2 --no-profile   # quick
  *
  * Broker: librdkafka's mock cluster (test/kafka/bin/mock-broker, built by test/kafka/build.sh when
@@ -165,9 +166,19 @@ if (check.n !== N || check.d !== N || check.ids !== N || dead !== 0) {
 
 const SMELT = 'smelt ingest (kafka → DuckDB bronze)';
 const PEER = 'kcat -C -e to /dev/null';
+// --baseline <checkout>: that checkout's build (its bin/smelt.js and dist/) runs as one more peer on
+// the same topic, so a change is measured against what it replaces in the same run.
+const BASE = typeof args.baseline === 'string' ? `smelt ingest, baseline ${args.baseline}` : undefined;
+const baseIngest = () => {
+  const r = timeV(NODE, [join(args.baseline, 'bin/smelt.js'), 'ingest', '--project-dir', proj], { env: CHILD_ENV });
+  const got = Number(rowsRe.exec(r.stdout)?.[1] ?? -1);
+  if (got !== N) throw new Error(`baseline smelt ingest landed ${got} rows, expected ${N}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+};
 const { samples, extras } = sideBySide([
   { name: PEER, run: kcat },
   { name: SMELT, before: resetSmelt, run: smeltIngest },
+  ...(BASE ? [{ name: BASE, before: resetSmelt, run: baseIngest }] : []),
 ], { reps, warmup: 0 });
 const smeltMs = median(samples[SMELT]);
 const peerMs = median(samples[PEER]);
@@ -185,9 +196,11 @@ const md = [
   mdTable(['', 'wall', 'messages/s', 'MB/s', 'CPU (user+sys)', 'peak RSS'], [
     [SMELT, ms(smeltMs), fmtRate(smeltMs), (mb / (smeltMs / 1000)).toFixed(1), ms(stat(SMELT, 'cpuMs')), `${stat(SMELT, 'rssMb').toFixed(0)} MB`],
     [`\`kcat ${kcatArgs.join(' ').replace(bootstrap, '<broker>')} > /dev/null\``, ms(peerMs), fmtRate(peerMs), (mb / (peerMs / 1000)).toFixed(1), ms(stat(PEER, 'cpuMs')), `${stat(PEER, 'rssMb').toFixed(0)} MB`],
+    ...(BASE ? [[BASE, ms(median(samples[BASE])), fmtRate(median(samples[BASE])), (mb / (median(samples[BASE]) / 1000)).toFixed(1), ms(stat(BASE, 'cpuMs')), `${stat(BASE, 'rssMb').toFixed(0)} MB`]] : []),
   ]),
   '',
   `**smelt / kcat rate: ${ratioV.toFixed(2)}×** (goal ≥ 0.5×: ${ratioV >= 0.5 ? 'met' : 'missed'}). Checked: kcat printed ${kcatCount.toLocaleString('en-US')} messages; every smelt run reported ${N.toLocaleString('en-US')} rows, and bronze held each (partition, offset) once with 0 dead letters. Both walls include process start (smelt's also opening DuckDB); the broker shares the 2 cores with the consumer.`,
+  ...(BASE ? ['', `Baseline / kcat in the same run: ${(peerMs / median(samples[BASE])).toFixed(2)}×; smelt is ${(median(samples[BASE]) / smeltMs).toFixed(2)}× the baseline's rate.`] : []),
 ];
 
 // ---- where smelt's time goes ----------------------------------------------------------------------

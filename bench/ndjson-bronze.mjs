@@ -7,7 +7,7 @@
  * empty database file.
  *
  *   node bench/ndjson-bronze.mjs [--lines 1000000] [--files 10] [--reps 3] [--batch-size 10000]
- *                                [--no-profile] [--json out.json]
+ *                                [--no-profile] [--baseline <other checkout, built>] [--json out.json]
  *
  * Data (generated once into bench/out/ndjson-bronze/, reused while it matches): `--lines` lines of
  * about 150 bytes (ints, a double, strings, a timestamp string, a bool, an array and a nested
@@ -97,9 +97,18 @@ if (peerRows !== LINES) throw new Error(`read_json loaded ${peerRows} rows, expe
 
 const SMELT = 'smelt ingest (files → bronze)';
 const PEER = "DuckDB read_json (CREATE TABLE AS)";
+// --baseline <checkout>: that checkout's build (its bin/smelt.js and dist/) runs as one more peer, on
+// the same files, so a change is measured against what it replaces in the same run.
+const BASE = typeof args.baseline === 'string' ? `smelt ingest, baseline ${args.baseline}` : undefined;
+const baseIngest = () => timeRun(NODE, [join(args.baseline, 'bin/smelt.js'), 'ingest', '--project-dir', dir], { env: CHILD_ENV });
+if (BASE) {
+  resetSmelt();
+  baseIngest();
+}
 const { samples } = sideBySide([
   { name: PEER, run: () => duckdb() },
   { name: SMELT, before: resetSmelt, run: () => smeltIngest() },
+  ...(BASE ? [{ name: BASE, before: resetSmelt, run: () => baseIngest() }] : []),
 ], { reps, warmup: 0 });
 const smeltMs = median(samples[SMELT]);
 const peerMs = median(samples[PEER]);
@@ -115,9 +124,11 @@ const lines = [
   mdTable(['', 'wall', 'lines/s', 'MB/s'], [
     [SMELT, ms(smeltMs), Math.round(rate(smeltMs)).toLocaleString('en-US'), (mb / (smeltMs / 1000)).toFixed(1)],
     [PEER, ms(peerMs), Math.round(rate(peerMs)).toLocaleString('en-US'), (mb / (peerMs / 1000)).toFixed(1)],
+    ...(BASE ? [[BASE, ms(median(samples[BASE])), Math.round(rate(median(samples[BASE]))).toLocaleString('en-US'), (mb / (median(samples[BASE]) / 1000)).toFixed(1)]] : []),
   ]),
   '',
   `**smelt / read_json rate: ${ratioV.toFixed(2)}×** (goal ≥ 0.5×: ${ratioV >= 0.5 ? 'met' : 'missed'})`,
+  ...(BASE ? ['', `Baseline / read_json in the same run: ${(peerMs / median(samples[BASE])).toFixed(2)}×; smelt is ${(median(samples[BASE]) / smeltMs).toFixed(2)}× the baseline's rate.`] : []),
 ];
 
 // ---- where smelt's time goes ----------------------------------------------------------------------
