@@ -62,6 +62,32 @@ export interface RecordBatch {
    * transaction, before inserting (a changed file replaces its old rows).
    */
   readonly supersedes?: Readonly<Record<string, unknown>>;
+  /** The batch's rows as a CSV file instead of `records` (only when the read was offered `files`). */
+  readonly file?: CsvChunk;
+}
+
+/**
+ * Rows written by the source as a CSV file that the warehouse parses itself: no
+ * per-value JavaScript work. RFC 4180 (`"` quotes, `""` inside), `\n` line ends,
+ * no header; NULL is an unquoted empty field, an empty string is `""`. Values are
+ * in canonical text: booleans `true`/`false`, numbers in decimal (`nan`, `inf`,
+ * `-inf`), dates `YYYY-MM-DD`, timestamps ISO 8601 with an offset, JSON as JSON
+ * text, blobs as base64.
+ */
+export interface CsvChunk {
+  /** Written by the source; the loader deletes it once loaded. */
+  readonly path: string;
+  /** The stream's data columns, then its position fields, then anything else (ignored), in file order. */
+  readonly columns: readonly StreamColumn[];
+  readonly rows: number;
+}
+
+/** Offered by the loader when its warehouse parses CSV files itself. */
+export interface FileOffer {
+  /** Folder for the files (the loader cleans it up). */
+  readonly dir: string;
+  /** Rows per file (each file is one batch). */
+  readonly rows: number;
 }
 
 export interface ReadOptions extends CallOptions {
@@ -71,6 +97,8 @@ export interface ReadOptions extends CallOptions {
   readonly follow?: boolean;
   /** Soft cap on records per batch. */
   readonly batchSize: number;
+  /** The batches may be CSV files (`RecordBatch.file`) instead of records, when the source can write them. */
+  readonly files?: FileOffer;
 }
 
 export interface CheckResult {

@@ -49,6 +49,21 @@ export interface BulkLoadInput {
   readonly batches: AsyncIterable<readonly unknown[][]> | Iterable<readonly unknown[][]>;
 }
 
+/** A CSV file to append: its columns, and where each table column's value comes from. */
+export interface CsvLoadInput {
+  readonly path: string;
+  /** The file's columns, in order, with the type their text is in. */
+  readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
+  /** Table columns to fill: from a file column (by index) or a constant. Others get NULL. */
+  readonly targets: readonly { readonly name: string; readonly from: { readonly column: number } | { readonly constant: unknown } }[];
+}
+
+export interface CsvLoadOutcome {
+  readonly rows: number;
+  /** Records that were not loaded: the file's line, the column, why, and the record's fields as text. */
+  readonly rejects: readonly { readonly line: number; readonly column: string; readonly error: string; readonly fields: readonly (string | null)[] }[];
+}
+
 /** Engine-specific SQL the planner asks for. Adapters extend `StandardDialect` and override what differs. */
 export interface SqlDialect {
   quoteIdent(name: string): string;
@@ -81,6 +96,12 @@ export interface Connection {
   rollback(opts?: CallOptions): Promise<void>;
   /** Creates `table` (if missing) with the given columns and appends rows fast (appender / COPY). */
   bulkLoad(table: Relation, input: BulkLoadInput, opts?: CallOptions): Promise<{ rows: number }>;
+  /**
+   * Appends a CSV file (see CsvChunk in ingest/source.ts for its text forms) to an existing table,
+   * parsed by the engine itself. Rows with a value that does not parse as its column's type are not
+   * loaded; they come back as rejects. Only engines with `capabilities.readsFiles`.
+   */
+  loadCsv?(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome>;
   close(): Promise<void>;
 }
 

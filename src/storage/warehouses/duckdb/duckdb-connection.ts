@@ -1,7 +1,8 @@
 import { JsonDuckDBValueConverter, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api';
 import { AbortedError, WarehouseError } from '../../../core/errors.js';
 import type { ColumnInfo, Relation, Row } from '../../../core/types.js';
-import type { BulkLoadInput, CallOptions, Connection, QueryResult } from '../../warehouse.js';
+import type { BulkLoadInput, CallOptions, Connection, CsvLoadInput, CsvLoadOutcome, QueryResult } from '../../warehouse.js';
+import { loadCsvFile } from './duckdb-csv.js';
 import type { DuckDBDialect } from './duckdb-dialect.js';
 import { logicalTypeOf, normalizeValue } from './duckdb-values.js';
 
@@ -135,6 +136,11 @@ export class DuckDBWarehouseConnection implements Connection {
       }
       return { rows };
     });
+  }
+
+  /** DuckDB parses the file itself (duckdb-csv.ts). */
+  loadCsv(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome> {
+    return this.guard(opts, () => loadCsvFile(this.conn, this.dialect, table, input));
   }
 
   async close(): Promise<void> {

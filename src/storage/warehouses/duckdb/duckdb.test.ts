@@ -38,6 +38,43 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
     return x;
   };
 
+  it('loads a CSV file itself: canonical text forms, casts to the column types, rejects what does not parse', async () => {
+    const dir = tempDir();
+    const wh = await keep(open(dir, { path: 'csv.duckdb' }));
+    const file = join(dir, 'rows.csv');
+    writeFileSync(file, [
+      '1,true,2024-01-02 03:04:05.5+00,"a, ""b""",3q2+7w==,"{""k"": [1, 2]}",12.50,nan,7',
+      '2,false,infinity,"",,null,-0.01,-inf,8',
+      '3,maybe,2024-01-02 00:00:00+00,x,,,1,1,9', // not a boolean
+      '4,,notadate,"multi\nline",,,,,10', // not a timestamp: never NULL in silence
+      ',,,,,,,,11',
+    ].join('\n') + '\n');
+    const out = await withConnection(wh, async (c) => {
+      await c.execute('CREATE TABLE t (id BIGINT, ok BOOLEAN, ts TIMESTAMPTZ, s VARCHAR, b BLOB, j JSON, amount DECIMAL(12,2), f DOUBLE, src VARCHAR, pos BIGINT)');
+      const types = ['bigint', 'boolean', 'timestamptz', 'varchar', 'blob', 'json', 'decimal', 'double', 'bigint'] as const;
+      const r = await c.loadCsv!({ schema: 'main', name: 't' }, {
+        path: file,
+        columns: types.map((type, i) => ({ name: `c${i}`, type })),
+        targets: [
+          ...['id', 'ok', 'ts', 's', 'b', 'j', 'amount', 'f'].map((name, i) => ({ name, from: { column: i } })),
+          { name: 'pos', from: { column: 8 } },
+          { name: 'src', from: { constant: 'file' } },
+        ],
+      });
+      const rows = await c.execute('SELECT id, ok, CAST(ts AS VARCHAR) AS ts, s, to_base64(b) AS b, CAST(j AS VARCHAR) AS j, CAST(amount AS VARCHAR) AS amount, CAST(f AS VARCHAR) AS f, src, pos FROM t ORDER BY pos');
+      return { r, rows: rows.rows };
+    });
+    expect(out.r.rows).toBe(3);
+    expect(out.r.rejects.map((x) => [x.line, x.column, x.fields[8]])).toEqual([[3, 'ok', '9'], [4, 'ts', '10']]);
+    expect(out.r.rejects[1]!.error).toMatch(/column 'ts' is TIMESTAMP WITH TIME ZONE; cannot read "notadate"/);
+    expect(out.r.rejects[1]!.fields[3]).toBe('multi\nline');
+    expect(out.rows).toEqual([
+      { id: 1, ok: true, ts: expect.stringMatching(/^2024-01-0\d \d\d:04:05\.5/), s: 'a, "b"', b: '3q2+7w==', j: '{"k":[1,2]}', amount: '12.50', f: 'nan', src: 'file', pos: 7 },
+      { id: 2, ok: false, ts: 'infinity', s: '', b: null, j: 'null', amount: '-0.01', f: '-inf', src: 'file', pos: 8 },
+      { id: null, ok: null, ts: null, s: null, b: null, j: null, amount: null, f: null, src: 'file', pos: 11 },
+    ]);
+  });
+
   it('validates its config strictly', () => {
     expect(duckdbAdapter.parseConfig({ type: 'duckdb' })).toEqual({ type: 'duckdb', extensions: [] });
     expect(() => duckdbAdapter.parseConfig({ type: 'duckdb', pth: 'x.duckdb' })).toThrow(ConfigError);
