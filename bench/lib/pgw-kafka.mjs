@@ -74,7 +74,7 @@ async function produce(bootstrap, file, n) {
   return marks.map((m) => Number(m.high));
 }
 
-export async function kafkaFigure({ messages: N, partitions, reps, batchSize }) {
+export async function kafkaFigure({ messages: N, partitions, reps, batchSize, baseline }) {
   if (spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status !== 0) throw new Error('kcat is missing: apt-get install -y kcat');
   if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed (Debian package "time")');
   const dir = join(OUT, 'postgres-warehouse', 'kafka');
@@ -102,8 +102,8 @@ export default defineConfig({
       return { ...r, serverCpuMs: cpuOf ? cpuOf(db) - c0 : NaN };
     };
     const rowsRe = new RegExp(`OK ingest bronze\\.kb_${STREAM} (\\d+) rows`);
-    const smeltIngest = () => withServerCpu(SMELT_DB, () => {
-      const r = timeRun('/usr/bin/time', ['-v', NODE, BIN, 'ingest', '--project-dir', proj], { env: CHILD_ENV });
+    const smeltIngest = (bin = BIN) => withServerCpu(SMELT_DB, () => {
+      const r = timeRun('/usr/bin/time', ['-v', NODE, bin, 'ingest', '--project-dir', proj], { env: CHILD_ENV });
       const got = Number(rowsRe.exec(r.stdout)?.[1] ?? -1);
       if (got !== N) throw new Error(`smelt ingest landed ${got} rows, expected ${N}:\n${r.stdout}\n${r.stderr}`);
       return { wall: r.wall, ...timeV(r.stderr) };
@@ -143,9 +143,12 @@ export default defineConfig({
 
     const SMELT = 'smelt ingest (kafka → PostgreSQL, raw JSONB)';
     const PEER = 'psql \\copy ndjson → jsonb';
+    // --baseline: another checkout's build ingests the same topic into the same (fresh) database, as a third peer.
+    const BASE = baseline ? `smelt ingest, baseline ${baseline.name}` : undefined;
     const { samples, extras } = sideBySide([
       { name: PEER, before: resetPeer, run: psqlCopy },
-      { name: SMELT, before: resetSmelt, run: smeltIngest },
+      { name: SMELT, before: resetSmelt, run: () => smeltIngest() },
+      ...(BASE ? [{ name: BASE, before: resetSmelt, run: () => smeltIngest(baseline.bin) }] : []),
     ], { reps, warmup: 0 });
     const smeltMs = median(samples[SMELT]);
     const peerMs = median(samples[PEER]);
@@ -162,9 +165,11 @@ export default defineConfig({
       mdTable(['', 'wall', 'rows/s', 'client CPU', 'server CPU', 'client peak RSS', 'table size'], [
         [SMELT, ms(smeltMs), fmtRate(smeltMs), cpu(stat(SMELT, 'cpuMs')), cpu(stat(SMELT, 'serverCpuMs')), `${stat(SMELT, 'rssMb').toFixed(0)} MB`, sizes.smelt],
         [`\`psql -c "\\copy bronze_copy from 'messages.ndjson'"\` into \`bronze_copy (payload jsonb)\``, ms(peerMs), fmtRate(peerMs), cpu(stat(PEER, 'cpuMs')), cpu(stat(PEER, 'serverCpuMs')), `${stat(PEER, 'rssMb').toFixed(0)} MB`, sizes.peer],
+        ...(BASE ? [[BASE, ms(median(samples[BASE])), fmtRate(median(samples[BASE])), cpu(stat(BASE, 'cpuMs')), cpu(stat(BASE, 'serverCpuMs')), `${stat(BASE, 'rssMb').toFixed(0)} MB`, sizes.smelt]] : []),
       ]),
       '',
       `**smelt / psql rate: ${ratio.toFixed(2)}×** (goal ≥ 0.5×: ${ratio >= 0.5 ? 'met' : 'missed'}). smelt's table: ${columns.map((c) => `\`${c}\``).join(', ')}. Checked after the first run: ${N.toLocaleString('en-US')} rows, each (partition, offset) and each payload id once, payload is jsonb, 0 dead letters; every timed run reported ${N.toLocaleString('en-US')} rows, and psql loaded ${peerRows.toLocaleString('en-US')}. Server CPU is the PostgreSQL backends' user + sys time (from /proc), client CPU that of the smelt or psql process. Both walls include process start; the broker, the client and the server share the 2 cores.`,
+      ...(BASE ? ['', `Baseline (${baseline.name}) / psql: ${(peerMs / median(samples[BASE])).toFixed(2)}×; this build ingests at ${(median(samples[BASE]) / smeltMs).toFixed(2)}× the baseline's rate (client CPU ${cpu(stat(SMELT, 'cpuMs'))} vs ${cpu(stat(BASE, 'cpuMs'))}, server CPU ${cpu(stat(SMELT, 'serverCpuMs'))} vs ${cpu(stat(BASE, 'serverCpuMs'))}).`] : []),
     ];
     return {
       markdown: markdown.join('\n'),

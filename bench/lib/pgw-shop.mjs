@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHILD_ENV, mdTable, median, ms, OUT, sideBySide, smelt } from './common.mjs';
+import { BIN, CHILD_ENV, mdTable, median, ms, NODE, OUT, sideBySide, smelt, timeRun } from './common.mjs';
 import { databaseExists, dbUrl, freshDatabase } from './pg-bench.mjs';
 
 const GOLD = ['mrr_by_month', 'churn_by_month', 'net_revenue_by_plan'];
@@ -34,9 +34,9 @@ function initProject(dir, db, gen) {
 
 const envFor = (db) => ({ ...CHILD_ENV, SMELT_PG_URL: dbUrl(db) });
 
-/** `smelt <args> --target <t>`: wall, run phase (run_results.json) and per-step durations; fails on any ERROR. */
-function smeltOn(dir, db, target, args) {
-  const r = smelt([...args, '--target', target, '--project-dir', dir], { env: envFor(db) });
+/** `smelt <args> --target <t>` (of build `bin`): wall, run phase (run_results.json) and per-step durations; fails on any ERROR. */
+function smeltOn(dir, db, target, args, bin = BIN) {
+  const r = timeRun(NODE, [bin, ...args, '--target', target, '--project-dir', dir], { env: envFor(db) });
   if (!/ERROR=0 /.test(r.stdout)) throw new Error(`smelt ${args.join(' ')} --target ${target} reported errors:\n${r.stdout.slice(-3000)}`);
   const res = JSON.parse(readFileSync(join(dir, '.smelt/target/run_results.json'), 'utf8'));
   const steps = Object.fromEntries(res.results.map((x) => [x.name, x.durationMs]));
@@ -104,7 +104,7 @@ export function shopFigure({ reps }) {
   };
 }
 
-export function goldFigure({ reps, scale, eventsPerDay, keep }) {
+export function goldFigure({ reps, scale, eventsPerDay, keep, baseline }) {
   const dir = join(OUT, 'postgres-warehouse', 'shop-big');
   const db = 'smelt_bench_pgw_big';
   const marker = join(dir, '.pgw-setup.json');
@@ -125,14 +125,28 @@ export function goldFigure({ reps, scale, eventsPerDay, keep }) {
     setup = { ...want, bronze, upstream };
     writeFileSync(marker, JSON.stringify(setup, null, 2));
   }
+  // --baseline: another checkout's build gets its own PostgreSQL database, ingested and built up to the
+  // marts by that build (so its silver tables are what it would leave behind), and times the marts there.
+  const baseDb = `${db}_base`;
+  if (baseline && !(keep && setup.base?.name === baseline.name && databaseExists(baseDb))) {
+    process.stderr.write(`postgres-warehouse: setting up the baseline (${baseline.name}) on PostgreSQL …\n`);
+    freshDatabase(baseDb);
+    smeltOn(dir, baseDb, 'prod', ['ingest'], baseline.bin);
+    const got = counts(dir, baseDb, 'prod', BRONZE);
+    for (const t of BRONZE) if (got[t] !== setup.bronze[t]) throw new Error(`${t}: ${got[t]} rows from the baseline, ${setup.bronze[t]} from this build`);
+    setup.base = { name: baseline.name, upstream: smeltOn(dir, baseDb, 'prod', ['build', '--exclude', 'path:models/marts'], baseline.bin).runMs };
+    writeFileSync(marker, JSON.stringify(setup, null, 2));
+  }
   const fd = counts(dir, db, 'dev', facts);
   const fp = counts(dir, db, 'prod', facts);
   for (const f of facts) if (fd[f] !== fp[f]) throw new Error(`${f}: ${fd[f]} rows on DuckDB, ${fp[f]} on PostgreSQL`);
   if (fd['silver.fct_payments'] < 1_000_000 && scale >= 250) throw new Error(`fct_payments has only ${fd['silver.fct_payments']} rows`);
   const [DUCK, PG] = both('`smelt build -s path:models/marts`');
-  const [duck, pg] = compare([
+  const BASE = baseline && `\`smelt build -s path:models/marts\` (PostgreSQL, baseline ${baseline.name})`;
+  const [duck, pg, base] = compare([
     { name: DUCK, run: () => smeltOn(dir, db, 'dev', ['build', '-s', 'path:models/marts']) },
     { name: PG, run: () => smeltOn(dir, db, 'prod', ['build', '-s', 'path:models/marts']) },
+    ...(baseline ? [{ name: BASE, run: () => smeltOn(dir, baseDb, 'prod', ['build', '-s', 'path:models/marts'], baseline.bin) }] : []),
   ], reps, 1);
   const gold = GOLD.map((g) => `gold.${g}`);
   const gd = counts(dir, db, 'dev', gold);
@@ -146,15 +160,17 @@ export function goldFigure({ reps, scale, eventsPerDay, keep }) {
     '',
     `The example with its generator at \`scale: ${scale}, events_per_day: ${eventsPerDay}\`, ingested on both targets (same bronze row counts: ${Object.entries(setup.bronze).map(([t, n]) => `${t.replace('bronze.', '')} ${n.toLocaleString('en-US')}`).join(', ')}), everything upstream of the marts built once on each (\`build --exclude path:models/marts\`: run phase ${ms(setup.upstream.dev)} on DuckDB, ${ms(setup.upstream.prod)} on PostgreSQL). Facts: ${facts.map((f) => `${f} ${fd[f].toLocaleString('en-US')}`).join(', ')} rows (same on both). Timed: \`smelt build -s path:models/marts --target dev|prod\` (${duck.extras[0].summary.replace(/^Done\. /, '')}: the 3 gold tables, their data tests and 2 unit tests, which run on in-process DuckDB for both), ${reps} rotated repetitions after 1 warm-up, threads 4.`,
     '',
-    table([duck, pg]),
+    table(base ? [duck, pg, base] : [duck, pg]),
     '',
-    mdTable(['gold model (step time, median)', 'DuckDB', 'PostgreSQL', 'ratio'], GOLD.map((g) => [g, ms(step(duck, g)), ms(step(pg, g)), `${(step(pg, g) / step(duck, g)).toFixed(2)}×`])),
+    mdTable(['gold model (step time, median)', 'DuckDB', 'PostgreSQL', 'ratio', ...(base ? ['PostgreSQL, baseline'] : [])],
+      GOLD.map((g) => [g, ms(step(duck, g)), ms(step(pg, g)), `${(step(pg, g) / step(duck, g)).toFixed(2)}×`, ...(base ? [ms(step(base, g))] : [])])),
     '',
     `PostgreSQL / DuckDB: **${ratio.toFixed(2)}×** wall (goal ≤ 3×: ${ratio <= 3 ? 'met' : 'missed'}), ${runRatio.toFixed(2)}× run phase.`,
+    ...(base ? ['', `Baseline (${baseline.name}; upstream build ${ms(setup.base.upstream)}) / DuckDB: ${(base.wall / duck.wall).toFixed(2)}× wall, ${(base.run / duck.run).toFixed(2)}× run phase; this build's marts take ${(pg.wall / base.wall).toFixed(2)}× the baseline's wall, ${(pg.run / base.run).toFixed(2)}× its run phase.`] : []),
   ].join('\n');
   return {
     markdown,
     summary: [{ figure: `gold build on ${(fd['silver.fct_payments'] / 1e6).toFixed(2)}M-row fct_payments (\`build -s path:models/marts\`), PostgreSQL vs DuckDB`, smelt: `PostgreSQL ${ms(pg.wall)}`, peer: `DuckDB ${ms(duck.wall)}`, ratio: `${ratio.toFixed(2)}×`, goal: '≤ 3×', met: ratio <= 3 }],
-    data: { duck, pg, setup, facts: fd, gold: gd },
+    data: { duck, pg, base, setup, facts: fd, gold: gd },
   };
 }
