@@ -10,6 +10,8 @@ import { inTransaction } from '../storage/warehouse.js';
 import { META_BATCH, META_LOADED_AT, metaColumn, normalizeBatch, normalizeName, type DeadLetter, type SchemaChange } from './normalize.js';
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
+import { fileTargets, positionFromFields } from './file-batches.js';
+import { unlink } from 'node:fs/promises';
 import { DEAD_LETTERS, SCHEMA_CHANGES, writeState } from './state.js';
 
 export interface BatchOutcome {
@@ -98,6 +100,31 @@ export class BronzeWriter {
     return (this.options.primary_key ?? this.stream.primaryKey ?? []).map(normalizeName);
   }
 
+  /** The stream's declared data columns under their bronze names, or undefined when it declares none (or two map to one name). */
+  private declaredColumns(): { name: string; type: LogicalType }[] | undefined {
+    const cols = (this.stream.columns ?? []).map((c) => ({ name: normalizeName(c.name), type: c.type }));
+    return cols.length && new Set(cols.map((c) => c.name)).size === cols.length ? cols : undefined;
+  }
+
+  /**
+   * May this stream's batches come as CSV files the warehouse parses itself? Only where that gives
+   * the rows the record path would: typed landing of declared columns, no merge (it dedups in
+   * JavaScript), a table whose columns keep their declared types, and new columns only under evolve.
+   */
+  async acceptsFiles(): Promise<boolean> {
+    if (!this.wh.capabilities.readsFiles || !this.conn.loadCsv) return false;
+    if (this.options.landing !== 'typed' || (this.options.disposition === 'merge' && !this.replace)) return false;
+    const declared = this.declaredColumns();
+    if (!declared) return false;
+    const shape = await this.loadShape();
+    if (!shape.exists) return true;
+    const types = new Map(declared.map((c) => [c.name, c.type]));
+    if (shape.data.some((c) => types.has(c.name) && types.get(c.name) !== c.type)) return false;
+    const meta = this.metaColumns().map((c) => c.name);
+    if (meta.some((m) => !shape.all.includes(m))) return false;
+    return this.options.schema_contract === 'evolve' || declared.every((c) => types.has(c.name) && shape.data.some((t) => t.name === c.name));
+  }
+
   /** Writes one batch and the stream state, atomically. */
   async write(batch: RecordBatch, batchId: string): Promise<BatchOutcome> {
     return this.load(await this.prepare(batch, batchId));
@@ -110,9 +137,22 @@ export class BronzeWriter {
    */
   async prepare(batch: RecordBatch, batchId: string): Promise<PreparedBatch> {
     const committed = await this.loadShape();
-    const p = this.prepareOn(this.planned ?? committed, batch, batchId);
+    const p = batch.file ? this.prepareFile(this.planned ?? committed, batch, batchId) : this.prepareOn(this.planned ?? committed, batch, batchId);
     this.planned = { exists: true, data: [...p.columns], all: [...p.tableOrder] };
     return p;
+  }
+
+  /** A file batch has no rows to lay out: only the columns it adds. */
+  private prepareFile(shape: TableShape, batch: RecordBatch, batchId: string): PreparedBatch {
+    const declared = this.declaredColumns() ?? [];
+    const added = declared.filter((c) => !shape.data.some((t) => t.name === c.name));
+    const columns = shape.exists ? [...shape.data, ...added] : declared;
+    const tableOrder = shape.exists ? [...shape.all, ...added.map((c) => c.name)] : [...declared, ...this.metaColumns()].map((c) => c.name);
+    const changes: SchemaChange[] = shape.exists ? added.map((c) => ({ column: c.name, change: 'added', type: c.type, detail: `new column '${c.name}' (${c.type})` })) : [];
+    return {
+      batch, batchId, loadedAt: new Date().toISOString(), deadLetters: [], changes, rows: [], tableOrder, columns, loadColumns: [],
+      base: { exists: shape.exists, data: shape.data.length, all: shape.all.length },
+    };
   }
 
   private prepareOn(shape: TableShape, batch: RecordBatch, batchId: string): PreparedBatch {
@@ -187,13 +227,15 @@ export class BronzeWriter {
     let p = prepared;
     // Prepared against another shape than the table has now (a batch before it failed): prepare it again.
     if (p.base.exists !== shape.exists || p.base.data !== shape.data.length || p.base.all !== shape.all.length) {
-      p = this.prepareOn(shape, p.batch, p.batchId);
+      p = p.batch.file ? this.prepareFile(shape, p.batch, p.batchId) : this.prepareOn(shape, p.batch, p.batchId);
       this.planned = undefined;
     }
     const d = this.d;
     const merge = this.options.disposition === 'merge' && !this.replace;
-    const { batch, batchId, loadedAt, deadLetters, rows, loadColumns: columns, tableOrder } = p;
+    const { batch, batchId, loadedAt, rows, loadColumns: columns, tableOrder } = p;
+    const deadLetters = [...p.deadLetters];
     const meta = this.metaColumns();
+    let loaded = 0;
     try {
       await this.conn.begin();
       try {
@@ -209,7 +251,21 @@ export class BronzeWriter {
           const cond = Object.entries(batch.supersedes).map(([k, v]) => `${d.quoteIdent(metaColumn(normalizeName(k)))} = ${d.literal(v)}`).join(' AND ');
           await this.conn.execute(`DELETE FROM ${d.relation(this.loadTarget)} WHERE ${cond}`);
         }
-        if (rows.length) {
+        loaded = rows.length;
+        if (batch.file) {
+          // The warehouse parses the file itself; values that do not parse come back as dead letters.
+          const file = batch.file;
+          const out = await this.conn.loadCsv!(this.loadTarget, {
+            path: file.path,
+            columns: file.columns.map((c) => ({ name: c.name, type: c.type })),
+            targets: fileTargets(this.stream, file, { [META_LOADED_AT]: loadedAt, [META_BATCH]: batchId }),
+          });
+          loaded = out.rows;
+          const names = file.columns.slice(0, this.stream.columns?.length ?? 0).map((c) => normalizeName(c.name));
+          for (const r of out.rejects) {
+            deadLetters.push({ position: positionFromFields(this.stream, r.fields), error: r.error, payload: JSON.stringify(Object.fromEntries(names.map((n, i) => [n, r.fields[i]]))) });
+          }
+        } else if (rows.length) {
           if (merge) {
             const pk = this.primaryKey();
             const stage = { schema: this.table.schema, name: `${this.table.name}__smelt_stage` };
@@ -252,7 +308,8 @@ export class BronzeWriter {
     shape.exists = true;
     shape.all = [...tableOrder];
     shape.data = [...p.columns];
-    return { rows: rows.length, deadLetters: deadLetters.length, changes: p.changes };
+    if (batch.file) await unlink(batch.file.path).catch(() => undefined);
+    return { rows: loaded, deadLetters: deadLetters.length, changes: p.changes };
   }
 
   /** For `replace`: swaps the side table in and stores the final state, in one transaction. */

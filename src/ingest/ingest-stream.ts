@@ -12,6 +12,9 @@ import { streamTable, type ResolvedSource } from './declarations.js';
 import type { SchemaChange } from './normalize.js';
 import { getSourceConnector } from './registry.js';
 import { readState } from './state.js';
+import { FILE_BATCH_ROWS, fileFolder } from './file-batches.js';
+import { rm } from 'node:fs/promises';
+import type { FileOffer } from './source.js';
 
 /** A JSON copy of a batch state: what the warehouse stores, and safe from later changes by the source. */
 const snapshot = (state: unknown): unknown => (state === undefined ? undefined : JSON.parse(JSON.stringify(state)));
@@ -60,7 +63,11 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     // warehouse commits the current one, so the source and the JavaScript work overlap the
     // warehouse's own. Batches still load and commit strictly in order, each with its own state,
     // so exactly-once is unchanged; a prepared batch whose predecessor failed is never loaded.
-    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow })[Symbol.asyncIterator]();
+    // Where the warehouse parses files itself, a source that can write CSV hands its rows over as files.
+    const files: FileOffer | undefined = (await writer.acceptsFiles())
+      ? { dir: await fileFolder(opts.projectDir, src.name, streamName), rows: Math.max(src.options.batch_size, FILE_BATCH_ROWS) }
+      : undefined;
+    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files })[Symbol.asyncIterator]();
     const ahead = (): Promise<PreparedBatch | undefined> => {
       const p = it.next().then((r) => {
         if (r.done) return undefined;
@@ -100,6 +107,7 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
       const closing = it.return?.(undefined);
       if (done) await closing;
       else closing?.catch(() => undefined);
+      if (files) await rm(files.dir, { recursive: true, force: true }).catch(() => undefined);
     }
     if (replace) {
       await writer.finish(lastState, batchId);

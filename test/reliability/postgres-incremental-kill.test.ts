@@ -5,6 +5,7 @@
  * from the last committed (cursor, key) re-reads at most the lookback window, so
  * after a final clean run bronze (merged on the primary key) equals the source
  * table exactly: no row missed, none duplicated, every update at its last value.
+ * An insert-only stream appended on an id cursor (read as CSV files) holds each row once.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +35,8 @@ describe('postgres incremental sync survives SIGKILL', () => {
   const insert = (n: number) => {
     const from = nextId;
     nextId += n;
-    return q(`INSERT INTO orders (id, amount, note) SELECT i, (i % 1000) / 10.0, 'o' || i FROM generate_series($1::int, $2::int) AS i`, [from, nextId - 1]);
+    return q(`INSERT INTO orders (id, amount, note) SELECT i, (i % 1000) / 10.0, 'o' || i FROM generate_series($1::int, $2::int) AS i`, [from, nextId - 1])
+      .then(() => q(`INSERT INTO events (kind) SELECT 'e' || (i % 7) FROM generate_series(1, $1::int) AS i`, [n * 10]));
   };
   const update = (n: number) =>
     q(`UPDATE orders SET amount = amount + 1, note = note || '+', updated_at = clock_timestamp() WHERE id IN (SELECT id FROM orders ORDER BY random() LIMIT $1)`, [n]);
@@ -47,6 +49,8 @@ describe('postgres incremental sync survives SIGKILL', () => {
     client = new pg.Client({ connectionString: url });
     await client.connect();
     await q(`CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2) NOT NULL, note text NOT NULL, updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    // Insert-only, appended on an id cursor: this stream reads as CSV files that DuckDB loads itself.
+    await q(`CREATE TABLE events (id bigserial PRIMARY KEY, kind text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await insert(3000);
     p = makeProject({
       'smelt.config.ts': `import { defineConfig, env } from 'smelt';
@@ -57,6 +61,7 @@ export default defineConfig({
       type: 'postgres', url: env('PG_URL'), disposition: 'merge', batch_size: 20,
       tables: [{ name: 'orders', mode: 'dedup', cursor: 'updated_at', lookback: '2 seconds' }],
     },
+    pgfiles: { type: 'postgres', url: env('PG_URL'), tables: [{ name: 'events', cursor: 'id' }] },
   },
 });
 `,
@@ -131,6 +136,10 @@ export default defineConfig({
     expect(counts.n).toBe(counts.d); // no duplicates
     expect(bronze.length).toBe(source.length); // none missed
     expect(bronze).toEqual(source); // every update at its latest value
+    // The appended stream: every event exactly once, values intact.
+    const events = (await q(`SELECT count(*)::int AS n, max(id)::int AS hi, sum(length(kind))::int AS len FROM events`)).rows[0];
+    const landed = query(`select count(*) as n, count(distinct id) as d, max(id) as hi, sum(length(kind)) as len from bronze.pgfiles_events`)[0];
+    expect(landed).toEqual({ n: events.n, d: events.n, hi: events.hi, len: events.len });
     expect(query('select count(*) as n from smelt_state.dead_letters')[0].n).toBe(0);
     process.stderr.write(`postgres kill test: ${killed} kills, ${completed} runs completed, ${source.length} rows\n`);
   }, 600_000);

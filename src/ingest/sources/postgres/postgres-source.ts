@@ -18,6 +18,7 @@ import { readStream, type RowDriver } from '../sql-common/read.js';
 import { describeColumns, describeTable, fieldKind, pgText, type PgColumn } from './catalog.js';
 import type { PostgresConfig } from './config.js';
 import { copyRecords, rowParser } from './copy-text.js';
+import { readFiles, readsAsFiles } from './read-files.js';
 
 /** One text form per value: UTC timestamps, ISO dates, exact floats, hex bytea. */
 const SESSION = `SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 1; SET bytea_output = 'hex'; SET standard_conforming_strings = on; SET client_encoding = 'UTF8'`;
@@ -145,6 +146,25 @@ export class PostgresSource implements Source {
     if (!r) throw new ConfigError(`postgres source has no stream '${stream.name}'`);
     if (opts.signal?.aborted) throw new AbortedError('cancelled');
     const client = await this.connect();
+    if (opts.files && readsAsFiles(r)) {
+      // The warehouse parses CSV itself: COPY's bytes go to files, never into JavaScript values.
+      const copy = (sql: string, signal?: AbortSignal) => {
+        const s = client.query(copyStreams.to(sql));
+        signal?.addEventListener('abort', () => s.destroy(), { once: true });
+        return s;
+      };
+      let done = false;
+      try {
+        yield* readFiles(r, { ...opts, files: opts.files }, pgSyntax, copy);
+        done = true;
+      } catch (e) {
+        if (opts.signal?.aborted) throw new AbortedError('cancelled', { cause: e });
+        throw this.queryError(e, r.spec.name);
+      } finally {
+        await this.release(client, !done);
+      }
+      return;
+    }
     const parse = rowParser((r.columns as readonly PgColumn[]).map((c) => ({ name: c.name, kind: fieldKind(c.kind) })));
     let broken = false;
     const rows = async function* (this: PostgresSource, sql: string, signal?: AbortSignal): AsyncIterable<Record<string, unknown>[]> {

@@ -7,6 +7,10 @@ import { makeProject, runCli, spawnCli, type TempProject } from '../../../../tes
 import type { RecordBatch, Source, StreamInfo } from '../../source.js';
 import { postgresConnector } from './index.js';
 import { parseRows, rowParser, unescapeField } from './copy-text.js';
+import { parseCsvRecord } from './copy-csv.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** The server under test: PG_TEST_URL, default the local PostgreSQL (trust auth). */
 const SERVER = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -211,6 +215,29 @@ describe('postgres source', () => {
     }
   });
 
+  it('offered files, a read writes CSV files holding the rows and states the record path gives', async () => {
+    const { src, streams } = await open({ type: 'postgres', url: db.url, tables: [{ name: 'ties', cursor: 'updated_at' }] });
+    const dir = mkdtempSync(join(tmpdir(), 'smelt-pg-files-'));
+    try {
+      const s = streams.get('ties')!;
+      const records = await readAll(src, s, undefined, 30);
+      const files: RecordBatch[] = [];
+      for await (const b of src.read(s, { state: undefined, batchSize: 30, files: { dir, rows: 30 } })) files.push(b);
+      expect(files.map((b) => b.file?.rows)).toEqual([30, 30, 30, 10]);
+      expect(files.map((b) => b.state)).toEqual(records.map((b) => b.state));
+      const width = s.columns!.length;
+      const rows = files.flatMap((b) => readFileSync(b.file!.path, 'utf8').trimEnd().split('\n').map((l) => parseCsvRecord(Buffer.from(l))));
+      expect(rows.map((f) => Number(f[0]))).toEqual(records.flatMap((b) => b.records.map((r) => Number(r.data!.id))));
+      // Same values in canonical text: the timestamp as an instant, the rest as written.
+      const names = s.columns!.map((c) => c.name);
+      const canon = (name: string, v: unknown) => (v === null || v === undefined ? null : name === 'updated_at' ? new Date(String(v)).toISOString() : String(v));
+      expect(rows.map((f) => names.map((n, i) => canon(n, f.slice(0, width)[i])))).toEqual(records.flatMap((b) => b.records.map((r) => names.map((n) => canon(n, r.data![n])))));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await src.close();
+    }
+  });
+
   it('a row that commits late is picked up by the lookback window (and missed without one)', async () => {
     const { src, streams } = await open({
       type: 'postgres',
@@ -309,7 +336,7 @@ export default defineConfig({
         { name: 'ties', cursor: 'updated_at' },
       ],
     },
-    pgappend: { type: 'postgres', url: env('PG_URL'), tables: ['full_t'] },
+    pgappend: { type: 'postgres', url: env('PG_URL'), tables: ['full_t', { name: 'ties', cursor: 'updated_at' }] },
     pgreplace: { type: 'postgres', url: env('PG_URL'), disposition: 'replace', tables: ['full_t'] },
   },
 });
@@ -351,6 +378,10 @@ export default defineConfig({
     expect(query(`select count(distinct _smelt_batch_id) as b from bronze.pg_ties`)[0]!.b).toBe(4); // batch_size 30
     expect(query(`select list(id order by id) as ids from bronze.pg_even`)[0]!.ids).toEqual(range(1, 25).map((i) => i * 2));
     expect(query(`select count(*) as n from bronze.pgappend_full_t`)[0]!.n).toBe(20);
+    // Append + cursor reads as CSV files into DuckDB: the same rows, once, and a rerun adds none.
+    expect(query(`select count(*) as n, count(distinct id) as d, min(id) as lo, max(id) as hi from bronze.pgappend_ties`)[0]).toEqual({ n: 100, d: 100, lo: 1, hi: 100 });
+    smelt(['ingest', 'pgappend']);
+    expect(query(`select count(*) as n from bronze.pgappend_ties`)[0]!.n).toBe(100);
   });
 
   it('updates and inserts between runs are picked up; merge keeps the latest row per key; full mode mirrors the table', async () => {

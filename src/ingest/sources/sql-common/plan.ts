@@ -127,9 +127,9 @@ export function parseState(raw: unknown, r: ResolvedStream): IncrementalState | 
   return { cursor: s.cursor, key };
 }
 
-/** The SELECTs one read runs, in order. */
-export function planRead(r: ResolvedStream, state: IncrementalState | undefined, x: SqlSyntax): ReadStep[] {
-  const select = `SELECT ${r.columns.map((c) => x.select(c)).join(', ')} FROM ${r.from}`;
+/** The SELECTs one read runs, in order. `selectList` replaces the stream's columns (a file read adds positions). */
+export function planRead(r: ResolvedStream, state: IncrementalState | undefined, x: SqlSyntax, selectList?: string): ReadStep[] {
+  const select = `SELECT ${selectList ?? r.columns.map((c) => x.select(c)).join(', ')} FROM ${r.from}`;
   if (r.spec.mode === 'full' || !r.cursor) return [{ sql: select, advances: true }];
   const c = r.cursor;
   const order = ` ORDER BY ${[c, ...r.tieBreak].map((k) => x.quote(k.name)).join(', ')}`;

@@ -1,0 +1,41 @@
+/**
+ * Batches that arrive as CSV files (`RecordBatch.file`): where each bronze
+ * column's value comes from in the file, the folder the files go to, and the
+ * position of a rejected row. A file holds the stream's data columns, then its
+ * position fields, then anything the source needs for itself (ignored here).
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CsvLoadInput } from '../storage/warehouse.js';
+import { metaColumn, normalizeName } from './normalize.js';
+import type { CsvChunk, StreamInfo } from './source.js';
+
+/** Rows per file when the loader offers files: big enough that a transaction's fixed cost vanishes, small enough to bound disk and memory. */
+export const FILE_BATCH_ROWS = 250_000;
+
+/** Bronze columns filled from the file (data and positions) and the constants (load time, batch id). */
+export function fileTargets(stream: StreamInfo, file: CsvChunk, constants: Record<string, unknown>): CsvLoadInput['targets'] {
+  const data = stream.columns?.length ?? 0;
+  return [
+    ...file.columns.slice(0, data).map((c, i) => ({ name: normalizeName(c.name), from: { column: i } })),
+    ...stream.positionFields.map((f, j) => ({ name: metaColumn(normalizeName(f.name)), from: { column: data + j } })),
+    ...Object.entries(constants).map(([name, constant]) => ({ name, from: { constant } })),
+  ];
+}
+
+/** A rejected row's position, typed as the stream declares its position fields. */
+export function positionFromFields(stream: StreamInfo, fields: readonly (string | null)[]): Record<string, unknown> {
+  const data = stream.columns?.length ?? 0;
+  return Object.fromEntries(stream.positionFields.map((f, j) => {
+    const v = fields[data + j] ?? null;
+    return [f.name, v !== null && (f.type === 'bigint' || f.type === 'integer') && /^-?\d+$/.test(v) ? Number(v) : v];
+  }));
+}
+
+/** A clean folder for one stream's files: what a killed run left there is stale. */
+export async function fileFolder(projectDir: string, source: string, stream: string): Promise<string> {
+  const dir = join(projectDir, '.smelt', 'tmp', 'ingest', `${source}.${stream}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
