@@ -95,6 +95,13 @@ export class WarehouseError extends SmeltError {
   }
 }
 
+/**
+ * A one-pass CSV load met a value that does not parse as its column's type. The statement
+ * failed and the transaction with it: roll back and load again with `checked: true`,
+ * which sets such rows aside as rejects. Expected, and handled by the bronze writer.
+ */
+export class CsvValueError extends WarehouseError {}
+
 /** A run was cancelled through its AbortSignal. */
 export class AbortedError extends SmeltError {
   override readonly code = 'E_ABORTED';

@@ -7,6 +7,7 @@
 import type { LogicalType, Relation } from '../core/types.js';
 import type { Connection, Warehouse } from '../storage/warehouse.js';
 import { inTransaction } from '../storage/warehouse.js';
+import { CsvValueError } from '../core/errors.js';
 import { META_BATCH, META_LOADED_AT, metaColumn, normalizeBatch, normalizeName, type DeadLetter, type SchemaChange } from './normalize.js';
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
@@ -223,6 +224,16 @@ export class BronzeWriter {
    * work (reading and preparing the next batch) then runs while the warehouse commits.
    */
   async load(prepared: PreparedBatch, committing?: () => void): Promise<BatchOutcome> {
+    try {
+      return await this.loadOnce(prepared, committing, false);
+    } catch (e) {
+      // A file with a value that does not parse: load it again, checked, so that row becomes a dead letter.
+      if (prepared.batch.file && e instanceof CsvValueError) return this.loadOnce(prepared, committing, true);
+      throw e;
+    }
+  }
+
+  private async loadOnce(prepared: PreparedBatch, committing: (() => void) | undefined, checked: boolean): Promise<BatchOutcome> {
     const shape = await this.loadShape();
     let p = prepared;
     // Prepared against another shape than the table has now (a batch before it failed): prepare it again.
@@ -259,6 +270,7 @@ export class BronzeWriter {
             path: file.path,
             columns: file.columns.map((c) => ({ name: c.name, type: c.type })),
             targets: fileTargets(this.stream, file, { [META_LOADED_AT]: loadedAt, [META_BATCH]: batchId }),
+            checked,
           });
           loaded = out.rows;
           const names = file.columns.slice(0, this.stream.columns?.length ?? 0).map((c) => normalizeName(c.name));

@@ -56,6 +56,12 @@ export interface CsvLoadInput {
   readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
   /** Table columns to fill: from a file column (by index) or a constant. Others get NULL. */
   readonly targets: readonly { readonly name: string; readonly from: { readonly column: number } | { readonly constant: unknown } }[];
+  /**
+   * false (default): one pass, the fast way; a value that does not parse fails the load with a
+   * `CsvValueError` and leaves the transaction aborted. true: every value is checked first and
+   * the rows that do not parse come back as rejects (slower; for the rare file that needs it).
+   */
+  readonly checked?: boolean;
 }
 
 export interface CsvLoadOutcome {
@@ -98,8 +104,9 @@ export interface Connection {
   bulkLoad(table: Relation, input: BulkLoadInput, opts?: CallOptions): Promise<{ rows: number }>;
   /**
    * Appends a CSV file (see CsvChunk in ingest/source.ts for its text forms) to an existing table,
-   * parsed by the engine itself. Rows with a value that does not parse as its column's type are not
-   * loaded; they come back as rejects. Only engines with `capabilities.readsFiles`.
+   * parsed by the engine itself. With `checked`, rows with a value that does not parse as its
+   * column's type are not loaded and come back as rejects; without, such a value fails the load
+   * (`CsvValueError`). Only engines with `capabilities.readsFiles`.
    */
   loadCsv?(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome>;
   close(): Promise<void>;

@@ -320,6 +320,8 @@ describe('postgres → bronze through smelt ingest', () => {
     await q(`INSERT INTO customers (id, name) SELECT i, 'c' || i FROM generate_series(1, 50) AS i`);
     await q(`CREATE TABLE ties (id int PRIMARY KEY, updated_at timestamptz NOT NULL)`);
     await q(`INSERT INTO ties SELECT i, timestamptz '2024-06-01 12:00:00+00' FROM generate_series(1, 100) AS i`);
+    await q(`CREATE TABLE odd (id int PRIMARY KEY, amount numeric(12,2), note text)`);
+    await q(`INSERT INTO odd VALUES (1, 1.5, 'a'), (2, 'NaN', 'no decimal holds NaN'), (3, 2.5, 'c')`);
     await q(`CREATE TABLE full_t (id int PRIMARY KEY, v text)`);
     await q(`INSERT INTO full_t SELECT i, 'v' || i FROM generate_series(1, 20) AS i`);
     p = makeProject({
@@ -338,6 +340,7 @@ export default defineConfig({
     },
     pgappend: { type: 'postgres', url: env('PG_URL'), tables: ['full_t', { name: 'ties', cursor: 'updated_at' }] },
     pgreplace: { type: 'postgres', url: env('PG_URL'), disposition: 'replace', tables: ['full_t'] },
+    pgodd: { type: 'postgres', url: env('PG_URL'), tables: ['odd'] },
   },
 });
 `,
@@ -369,7 +372,19 @@ export default defineConfig({
     expect(JSON.parse(r1!.arr)).toEqual([1, 2, null]);
     expect(JSON.parse(r1!.tarr)).toEqual(['a b', 'c"d', null]);
     expect(Object.entries(r2!).filter(([k, v]) => k !== 'id' && v !== null)).toEqual([]);
-    expect(query(`select count(*) as n from smelt_state.dead_letters`)[0]!.n).toBe(0);
+    expect(query(`select count(*) as n from smelt_state.dead_letters where source <> 'pgodd'`)[0]!.n).toBe(0);
+  });
+
+  it('a value bronze cannot hold (numeric NaN) becomes a dead letter with the reason; the other rows land', () => {
+    expect(query(`select id, amount::varchar as amount, note from bronze.pgodd_odd order by id`)).toEqual([
+      { id: 1, amount: '1.500000000', note: 'a' },
+      { id: 3, amount: '2.500000000', note: 'c' },
+    ]);
+    const [dl, ...more] = query(`select stream, error, payload from smelt_state.dead_letters where source = 'pgodd'`);
+    expect(more).toEqual([]);
+    expect(dl!.stream).toBe('odd');
+    expect(dl!.error).toMatch(/amount.*NaN/);
+    expect(JSON.parse(dl!.payload)).toMatchObject({ id: '2', note: 'no decimal holds NaN' });
   });
 
   it('incremental streams land every row once; a second run with no change adds nothing', () => {

@@ -8,6 +8,7 @@ import { logicalTypeOf, normalizeValue } from './duckdb-values.js';
 
 /** Translates a DuckDB error into a WarehouseError that knows the statement line. */
 export function toWarehouseError(e: unknown): WarehouseError {
+  if (e instanceof WarehouseError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const m = /\nLINE (\d+):/.exec(message);
   const clean = message.replace(/\n\nLINE \d+:[\s\S]*$/, '');

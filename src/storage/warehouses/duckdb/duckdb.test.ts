@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { describeWarehouse, warehouseSelected } from '../../../../test/contract/warehouse-contract.js';
 import { REPO } from '../../../../test/helpers/project.js';
-import { ConfigError, WarehouseError } from '../../../core/errors.js';
+import { ConfigError, CsvValueError, WarehouseError } from '../../../core/errors.js';
 import type { Warehouse } from '../../warehouse.js';
 import { withConnection } from '../../warehouse.js';
 import { duckdbAdapter } from './index.js';
@@ -52,7 +52,7 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
     const out = await withConnection(wh, async (c) => {
       await c.execute('CREATE TABLE t (id BIGINT, ok BOOLEAN, ts TIMESTAMPTZ, s VARCHAR, b BLOB, j JSON, amount DECIMAL(12,2), f DOUBLE, src VARCHAR, pos BIGINT)');
       const types = ['bigint', 'boolean', 'timestamptz', 'varchar', 'blob', 'json', 'decimal', 'double', 'bigint'] as const;
-      const r = await c.loadCsv!({ schema: 'main', name: 't' }, {
+      const input = {
         path: file,
         columns: types.map((type, i) => ({ name: `c${i}`, type })),
         targets: [
@@ -60,7 +60,17 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
           { name: 'pos', from: { column: 8 } },
           { name: 'src', from: { constant: 'file' } },
         ],
-      });
+      };
+      // The one-pass load fails on the first bad value and loads nothing; the checked one sets bad rows aside.
+      await expect(c.loadCsv!({ schema: 'main', name: 't' }, input)).rejects.toBeInstanceOf(CsvValueError);
+      expect((await c.execute('SELECT count(*) AS n FROM t')).rows[0]!.n).toBe(0);
+      const r = await c.loadCsv!({ schema: 'main', name: 't' }, { ...input, checked: true });
+      // Without the bad rows, the one-pass load gives exactly the rows the checked one kept.
+      const good = readFileSync(file, 'utf8').split(/\n(?=\d*,)/).filter((l) => !/^[34],/.test(l)).join('\n');
+      writeFileSync(join(dir, 'good.csv'), good);
+      await c.execute('CREATE TABLE t2 AS SELECT * FROM t LIMIT 0');
+      expect((await c.loadCsv!({ schema: 'main', name: 't2' }, { ...input, path: join(dir, 'good.csv') })).rows).toBe(3);
+      expect((await c.execute('SELECT * FROM t EXCEPT SELECT * FROM t2 UNION ALL (SELECT * FROM t2 EXCEPT SELECT * FROM t)')).rows).toEqual([]);
       const rows = await c.execute('SELECT id, ok, CAST(ts AS VARCHAR) AS ts, s, to_base64(b) AS b, CAST(j AS VARCHAR) AS j, CAST(amount AS VARCHAR) AS amount, CAST(f AS VARCHAR) AS f, src, pos FROM t ORDER BY pos');
       return { r, rows: rows.rows };
     });
