@@ -7,7 +7,7 @@
  * /proc/<pid>/status when it is missing).
  *
  *   node bench/postgres-bronze.mjs [--rows 5000000] [--reps 3] [--batch-size 10000] [--profile-rows 1000000]
- *                                  [--no-profile] [--keep] [--json out.json]
+ *                                  [--no-profile] [--keep] [--json out.json] [--memory-limit 256MB|none]
  *
  * Server: PG_BENCH_URL (default postgres://postgres@127.0.0.1:5432/postgres). The table lives in a
  * database of its own, dropped at the end unless --keep (then reused while its row count matches).
@@ -80,20 +80,28 @@ const tableSize = await withClient(dbUrl, async (c) => (await c.query("SELECT pg
 process.stderr.write(`postgres-bronze: table ready (${tableSize}) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 
 // ---- project ----------------------------------------------------------------------------------
-const dir = join(OUT, 'postgres-bronze');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'smelt.config.ts'), `import { defineConfig, env } from 'smelt';
+// Two projects: DuckDB with its default memory limit (80% of RAM, which it fills with cached blocks
+// when it can) and with `warehouse.memoryLimit` (--memory-limit, default 256MB; 'none' skips it).
+const memoryLimit = args['memory-limit'] === 'none' ? undefined : String(args['memory-limit'] ?? '256MB');
+const project = (name, warehouse) => {
+  const d = join(OUT, name);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'smelt.config.ts'), `import { defineConfig, env } from 'smelt';
 export default defineConfig({
-  name: 'pgbench',
+  name: 'pgbench',${warehouse ? `\n  warehouse: ${warehouse},` : ''}
   sources: { pg: { type: 'postgres', url: env('PG_URL'), disposition: 'replace', batch_size: ${batchSize}, tables: ['public.bench'] } },
 });
 `);
+  return d;
+};
+const dir = project('postgres-bronze');
+const limitedDir = memoryLimit && project('postgres-bronze-limited', `{ type: 'duckdb', memoryLimit: '${memoryLimit}' }`);
 const env = { ...CHILD_ENV, PG_URL: dbUrl };
 const SELECT = 'SELECT id, customer_id, amount, score, status, note, active, created_at, day, ref FROM public.bench';
 const hasTime = existsSync('/usr/bin/time');
 
 /** Runs smelt ingest; returns wall time and peak RSS (MB). */
-function smeltIngest() {
+function smeltIngest(dir) {
   rmSync(join(dir, '.smelt'), { recursive: true, force: true });
   const cmd = [BIN, 'ingest', '--project-dir', dir];
   if (hasTime) {
@@ -123,18 +131,22 @@ const psqlCopy = () => timeRun('psql', [dbUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=
 
 if (!hasTime) throw new Error('/usr/bin/time is needed for side-by-side sampling (sync); install the "time" package');
 // A first ingest fills jiti's transpile cache and checks the result.
-smeltIngest();
+smeltIngest(dir);
 const check = timeRun(NODE, [BIN, 'query', 'select count(*) as n from bronze.pg_bench', '--format', 'json', '--project-dir', dir], { env });
 const landed = JSON.parse(check.stdout)[0].n;
 if (landed !== ROWS) throw new Error(`bronze.pg_bench has ${landed} rows, expected ${ROWS}`);
 
+const LIMITED = `smelt ingest (→ DuckDB bronze, memoryLimit ${memoryLimit})`;
 const { samples, extras } = sideBySide([
   { name: 'psql \\copy to /dev/null', run: () => psqlCopy() },
-  { name: 'smelt ingest (→ DuckDB bronze)', run: () => smeltIngest() },
+  { name: 'smelt ingest (→ DuckDB bronze)', run: () => smeltIngest(dir) },
+  ...(limitedDir ? [{ name: LIMITED, run: () => smeltIngest(limitedDir) }] : []),
 ], { reps, warmup: 0 });
 const psqlMs = median(samples['psql \\copy to /dev/null']);
 const smeltMs = median(samples['smelt ingest (→ DuckDB bronze)']);
 const rss = Math.max(...extras['smelt ingest (→ DuckDB bronze)'].map((e) => e.rssMb));
+const limitedMs = limitedDir ? median(samples[LIMITED]) : undefined;
+const limitedRss = limitedDir ? Math.max(...extras[LIMITED].map((e) => e.rssMb)) : undefined;
 const rate = (msv, n = ROWS) => n / (msv / 1000);
 const ratioV = rate(smeltMs) / rate(psqlMs);
 
@@ -152,6 +164,7 @@ if (!args['no-profile']) {
 const rows = [
   ['psql `\\copy (select …) to /dev/null`', ms(psqlMs), `${Math.round(rate(psqlMs)).toLocaleString()} rows/s`, '—'],
   ['smelt ingest → DuckDB bronze', ms(smeltMs), `${Math.round(rate(smeltMs)).toLocaleString()} rows/s`, `${rss.toFixed(0)} MB`],
+  ...(limitedDir ? [[`smelt ingest → DuckDB bronze, \`warehouse: { memoryLimit: '${memoryLimit}' }\``, ms(limitedMs), `${Math.round(rate(limitedMs)).toLocaleString()} rows/s`, `${limitedRss.toFixed(0)} MB`]] : []),
 ];
 const md = [
   `### PostgreSQL → bronze (${today()})`,
@@ -161,6 +174,7 @@ const md = [
   mdTable(['', 'wall', 'rate', 'peak RSS'], rows),
   '',
   `Rate ratio smelt / psql: **${ratioV.toFixed(2)}×** (goal ≥ 0.7×). Peak RSS: **${rss.toFixed(0)} MB** (goal < 500 MB).`,
+  ...(limitedDir ? ['', `With DuckDB's memory capped at ${memoryLimit}: ratio **${(rate(limitedMs) / rate(psqlMs)).toFixed(2)}×**, peak RSS **${limitedRss.toFixed(0)} MB**. Unlimited, DuckDB keeps the blocks it wrote cached up to its default limit (80% of RAM); the RSS above is that cache, not smelt's batches.`] : []),
 ];
 if (stages) {
   md.push('', `Stages in one process (${profileRows.toLocaleString()} rows, rate each stage alone adds; psql for reference ${Math.round(rate(psqlMs)).toLocaleString()} rows/s):`, '',
@@ -175,6 +189,7 @@ report(args, {
   summary: [
     { figure: `PostgreSQL → bronze rate (${(ROWS / 1e6).toFixed(1)}M rows)`, smelt: `${Math.round(rate(smeltMs)).toLocaleString()} rows/s`, peer: `psql \\copy ${Math.round(rate(psqlMs)).toLocaleString()} rows/s`, ratio: `${ratioV.toFixed(2)}×`, goal: '≥ 0.7×', met: ratioV >= 0.7 },
     { figure: 'PostgreSQL → bronze peak RSS', smelt: `${rss.toFixed(0)} MB`, peer: '—', ratio: '—', goal: '< 500 MB', met: rss < 500 },
+    ...(limitedDir ? [{ figure: `PostgreSQL → bronze peak RSS, DuckDB memoryLimit ${memoryLimit}`, smelt: `${limitedRss.toFixed(0)} MB (${(rate(limitedMs) / rate(psqlMs)).toFixed(2)}× psql)`, peer: '—', ratio: '—', goal: '< 500 MB', met: limitedRss < 500 }] : []),
   ],
   psqlMs, smeltMs, rssMb: rss, ratio: ratioV, stages,
 });
