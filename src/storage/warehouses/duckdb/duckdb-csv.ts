@@ -42,31 +42,33 @@ export async function loadCsvFile(conn: DuckDBConnection, d: DuckDBDialect, tabl
 
 const constantValue = (d: DuckDBDialect, v: unknown, type: string) => (v === null || v === undefined ? 'NULL' : `CAST(${d.literal(v)} AS ${type})`);
 
+/** The INSERT's column list and values: constants cast to their column's type, file columns as `fromColumn` says. */
+function insertList(d: DuckDBDialect, input: CsvLoadInput, sqlType: Map<string, string>, fromColumn: (index: number, type: string, name: string) => string): { names: string[]; values: string[] } {
+  const names: string[] = [];
+  const values: string[] = [];
+  for (const t of input.targets) {
+    const type = sqlType.get(t.name)!;
+    names.push(d.quoteIdent(t.name));
+    values.push('constant' in t.from ? constantValue(d, t.from.constant, type) : fromColumn(t.from.column, type, t.name));
+  }
+  return { names, values };
+}
+
 /**
  * One statement: DuckDB's CSV reader parses each column straight into the table's type (JSON and
  * base64 blobs go through their conversion). The first value that does not parse fails it.
  */
 async function loadFast(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: CsvLoadInput, sqlType: Map<string, string>): Promise<CsvLoadOutcome> {
   const fileType = input.columns.map(() => 'VARCHAR');
-  const names: string[] = [];
-  const values: string[] = [];
-  for (const t of input.targets) {
-    const type = sqlType.get(t.name)!;
-    names.push(d.quoteIdent(t.name));
-    if ('constant' in t.from) {
-      values.push(constantValue(d, t.from.constant, type));
-      continue;
-    }
-    const i = t.from.column;
+  const { names, values } = insertList(d, input, sqlType, (i, type) => {
     const c = `c${i}`;
     const text = input.columns[i]!.type;
     if (text !== 'json' && text !== 'blob' && fileType[i] === 'VARCHAR') {
       fileType[i] = type;
-      values.push(c);
-    } else {
-      values.push(fileType[i] === 'VARCHAR' ? conversion(c, text, type).value : `CAST(${c} AS ${type})`);
+      return c;
     }
-  }
+    return fileType[i] === 'VARCHAR' ? conversion(c, text, type).value : `CAST(${c} AS ${type})`;
+  });
   const spec = fileType.map((type, i) => `'c${i}': '${type.replace(/'/g, "''")}'`).join(', ');
   try {
     const r = await conn.run(`INSERT INTO ${d.relation(table)} (${names.join(', ')}) SELECT ${values.join(', ')} FROM read_csv(${d.literal(input.path)}, columns = {${spec}}, ${READ_OPTIONS})`);
@@ -85,21 +87,12 @@ async function loadChecked(conn: DuckDBConnection, d: DuckDBDialect, table: Rela
   const spec = cols.map((c) => `'${c}': 'VARCHAR'`).join(', ');
   await conn.run(`CREATE TEMP TABLE ${stage} AS SELECT * FROM read_csv(${d.literal(input.path)}, columns = {${spec}}, ${READ_OPTIONS})`);
   try {
-    const names: string[] = [];
-    const values: string[] = [];
     const checks: { column: string; ok: string; type: string }[] = [];
-    for (const t of input.targets) {
-      const type = sqlType.get(t.name)!;
-      names.push(d.quoteIdent(t.name));
-      if ('constant' in t.from) {
-        values.push(constantValue(d, t.from.constant, type));
-        continue;
-      }
-      const c = cols[t.from.column]!;
-      const conv = conversion(c, input.columns[t.from.column]!.type, type);
-      values.push(conv.value);
-      checks.push({ column: t.name, ok: `(${c} IS NULL OR ${conv.ok})`, type });
-    }
+    const { names, values } = insertList(d, input, sqlType, (i, type, name) => {
+      const conv = conversion(cols[i]!, input.columns[i]!.type, type);
+      checks.push({ column: name, ok: `(${cols[i]} IS NULL OR ${conv.ok})`, type });
+      return conv.value;
+    });
     const good = checks.length ? checks.map((x) => x.ok).join(' AND ') : 'TRUE';
     const rejects: CsvLoadOutcome['rejects'][number][] = [];
     if (checks.length) {
