@@ -5,15 +5,15 @@
  * alike, so the next run re-reads it: exactly once.
  */
 import type { LogicalType, Relation } from '../core/types.js';
+import { unlink } from 'node:fs/promises';
+import { CsvValueError } from '../core/errors.js';
 import type { Connection, Warehouse } from '../storage/warehouse.js';
 import { inTransaction } from '../storage/warehouse.js';
-import { CsvValueError } from '../core/errors.js';
+import { loadFileBatch } from './file-batches.js';
 import { META_BATCH, META_LOADED_AT, metaColumn, normalizeBatch, normalizeName, type DeadLetter, type SchemaChange } from './normalize.js';
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
-import { fileTargets, positionFromFields } from './file-batches.js';
-import { unlink } from 'node:fs/promises';
-import { DEAD_LETTERS, SCHEMA_CHANGES, writeState } from './state.js';
+import { writeDeadLetters, writeSchemaChanges, writeState } from './state.js';
 
 export interface BatchOutcome {
   readonly rows: number;
@@ -264,46 +264,15 @@ export class BronzeWriter {
         }
         loaded = rows.length;
         if (batch.file) {
-          // The warehouse parses the file itself; values that do not parse come back as dead letters.
-          const file = batch.file;
-          const out = await this.conn.loadCsv!(this.loadTarget, {
-            path: file.path,
-            columns: file.columns.map((c) => ({ name: c.name, type: c.type })),
-            targets: fileTargets(this.stream, file, { [META_LOADED_AT]: loadedAt, [META_BATCH]: batchId }),
-            checked,
-          });
+          const out = await loadFileBatch(this.conn, this.loadTarget, this.stream, batch.file, { [META_LOADED_AT]: loadedAt, [META_BATCH]: batchId }, checked);
           loaded = out.rows;
-          const names = file.columns.slice(0, this.stream.columns?.length ?? 0).map((c) => normalizeName(c.name));
-          for (const r of out.rejects) {
-            deadLetters.push({ position: positionFromFields(this.stream, r.fields), error: r.error, payload: JSON.stringify(Object.fromEntries(names.map((n, i) => [n, r.fields[i]]))) });
-          }
+          deadLetters.push(...out.deadLetters);
         } else if (rows.length) {
-          if (merge) {
-            const pk = this.primaryKey();
-            const stage = { schema: this.table.schema, name: `${this.table.name}__smelt_stage` };
-            await this.conn.execute(d.dropRelation(stage, 'table'));
-            await this.conn.bulkLoad(stage, { columns, batches: [rows] });
-            const match = pk.map((k) => `smelt_new.${d.quoteIdent(k)} = ${d.relation(this.table)}.${d.quoteIdent(k)}`).join(' AND ');
-            await this.conn.execute(`DELETE FROM ${d.relation(this.table)} WHERE EXISTS (SELECT 1 FROM ${d.relation(stage)} AS smelt_new WHERE ${match})`);
-            const list = tableOrder.map((c) => d.quoteIdent(c)).join(', ');
-            await this.conn.execute(`INSERT INTO ${d.relation(this.table)} (${list}) SELECT ${list} FROM ${d.relation(stage)}`);
-            await this.conn.execute(d.dropRelation(stage, 'table'));
-          } else {
-            await this.conn.bulkLoad(this.loadTarget, { columns, batches: [rows] });
-          }
+          if (merge) await this.mergeRows(rows, columns, tableOrder);
+          else await this.conn.bulkLoad(this.loadTarget, { columns, batches: [rows] });
         }
-        if (deadLetters.length) {
-          await this.conn.bulkLoad(DEAD_LETTERS, {
-            columns: ['source', 'stream', 'batch_id', 'position', 'error', 'payload', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
-            batches: [deadLetters.map((x) => [this.source, this.stream.name, batchId, JSON.stringify(x.position), x.error, x.payload, loadedAt])],
-          });
-        }
-        if (p.changes.length) {
-          await this.conn.bulkLoad(SCHEMA_CHANGES, {
-            columns: ['source', 'stream', 'batch_id', 'column_name', 'change', 'type', 'detail', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
-            batches: [p.changes.map((c) => [this.source, this.stream.name, batchId, c.column, c.change, c.type, c.detail, loadedAt])],
-          });
-        }
+        await writeDeadLetters(this.conn, this.source, this.stream.name, batchId, deadLetters, loadedAt);
+        await writeSchemaChanges(this.conn, this.source, this.stream.name, batchId, p.changes, loadedAt);
         if (!this.replace) await writeState(this.conn, d, this.source, this.stream.name, batch.state, batchId);
         const commit = this.conn.commit();
         committing?.();
@@ -322,6 +291,20 @@ export class BronzeWriter {
     shape.data = [...p.columns];
     if (batch.file) await unlink(batch.file.path).catch(() => undefined);
     return { rows: loaded, deadLetters: deadLetters.length, changes: p.changes };
+  }
+
+  /** Merge on the primary key: the batch goes to a stage table, replaces the rows it matches, then is appended. */
+  private async mergeRows(rows: PreparedBatch['rows'], columns: PreparedBatch['loadColumns'], tableOrder: readonly string[]): Promise<void> {
+    const d = this.d;
+    const pk = this.primaryKey();
+    const stage = { schema: this.table.schema, name: `${this.table.name}__smelt_stage` };
+    await this.conn.execute(d.dropRelation(stage, 'table'));
+    await this.conn.bulkLoad(stage, { columns, batches: [rows] });
+    const match = pk.map((k) => `smelt_new.${d.quoteIdent(k)} = ${d.relation(this.table)}.${d.quoteIdent(k)}`).join(' AND ');
+    await this.conn.execute(`DELETE FROM ${d.relation(this.table)} WHERE EXISTS (SELECT 1 FROM ${d.relation(stage)} AS smelt_new WHERE ${match})`);
+    const list = tableOrder.map((c) => d.quoteIdent(c)).join(', ');
+    await this.conn.execute(`INSERT INTO ${d.relation(this.table)} (${list}) SELECT ${list} FROM ${d.relation(stage)}`);
+    await this.conn.execute(d.dropRelation(stage, 'table'));
   }
 
   /** For `replace`: swaps the side table in and stores the final state, in one transaction. */

@@ -6,8 +6,9 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CsvLoadInput } from '../storage/warehouse.js';
-import { metaColumn, normalizeName } from './normalize.js';
+import type { Relation } from '../core/types.js';
+import type { Connection, CsvLoadInput } from '../storage/warehouse.js';
+import { metaColumn, normalizeName, type DeadLetter } from './normalize.js';
 import type { CsvChunk, StreamInfo } from './source.js';
 
 /** Rows per file when the loader offers files: big enough that a transaction's fixed cost vanishes, small enough to bound disk and memory. */
@@ -39,3 +40,24 @@ export async function fileFolder(projectDir: string, source: string, stream: str
   await mkdir(dir, { recursive: true });
   return dir;
 }
+
+/**
+ * Loads one file batch into `table` (inside the batch's transaction): the warehouse parses it
+ * itself, and the rows it cannot read come back as dead letters with their positions.
+ */
+export async function loadFileBatch(conn: Connection, table: Relation, stream: StreamInfo, file: CsvChunk, constants: Record<string, unknown>, checked: boolean): Promise<{ rows: number; deadLetters: DeadLetter[] }> {
+  const out = await conn.loadCsv!(table, {
+    path: file.path,
+    columns: file.columns.map((c) => ({ name: c.name, type: c.type })),
+    targets: fileTargets(stream, file, constants),
+    checked,
+  });
+  const names = file.columns.slice(0, stream.columns?.length ?? 0).map((c) => normalizeName(c.name));
+  const deadLetters = out.rejects.map((r) => ({
+    position: positionFromFields(stream, r.fields),
+    error: r.error,
+    payload: JSON.stringify(Object.fromEntries(names.map((n, i) => [n, r.fields[i]]))),
+  }));
+  return { rows: out.rows, deadLetters };
+}
+

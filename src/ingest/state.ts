@@ -5,6 +5,7 @@
  */
 import type { Relation } from '../core/types.js';
 import { withConnection, type Connection, type SqlDialect, type Warehouse } from '../storage/warehouse.js';
+import type { DeadLetter, SchemaChange } from './normalize.js';
 
 export const STATE_SCHEMA = 'smelt_state';
 export const STATE_TABLE: Relation = { schema: STATE_SCHEMA, name: 'ingest_state' };
@@ -70,3 +71,22 @@ export async function loadedStreams(wh: Warehouse): Promise<Set<string>> {
   const r = await withConnection(wh, (c) => c.execute(`SELECT source, stream FROM ${wh.dialect.relation(STATE_TABLE)}`));
   return new Set(r.rows.map((x) => `${String(x.source)}.${String(x.stream)}`));
 }
+
+/** Appends a batch's dead letters (inside the batch's transaction). */
+export async function writeDeadLetters(conn: Connection, source: string, stream: string, batchId: string, letters: readonly DeadLetter[], at: string): Promise<void> {
+  if (!letters.length) return;
+  await conn.bulkLoad(DEAD_LETTERS, {
+    columns: ['source', 'stream', 'batch_id', 'position', 'error', 'payload', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
+    batches: [letters.map((x) => [source, stream, batchId, JSON.stringify(x.position), x.error, x.payload, at])],
+  });
+}
+
+/** Appends a batch's schema changes (inside the batch's transaction). */
+export async function writeSchemaChanges(conn: Connection, source: string, stream: string, batchId: string, changes: readonly SchemaChange[], at: string): Promise<void> {
+  if (!changes.length) return;
+  await conn.bulkLoad(SCHEMA_CHANGES, {
+    columns: ['source', 'stream', 'batch_id', 'column_name', 'change', 'type', 'detail', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
+    batches: [changes.map((c) => [source, stream, batchId, c.column, c.change, c.type, c.detail, at])],
+  });
+}
+
