@@ -28,12 +28,13 @@
  * connector alone; + normalizeBatch; + the bronze writer = ingestStream) and a `node --cpu-prof`
  * profile of one `smelt ingest` is summarized by file and function.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BIN, CHILD_ENV, DIST, ensureDist, machine, mdTable, median, ms, NODE, num, OUT, parseArgs, REPO, report, sideBySide, timeRun, today } from './lib/common.mjs';
 import { eventLine } from './lib/events.mjs';
+import { startBroker } from './lib/mock-broker.mjs';
 import { summarizeProfile } from './lib/profile-top.mjs';
 
 const args = parseArgs();
@@ -64,25 +65,8 @@ function ensureKcat() {
   process.exit(2);
 }
 ensureKcat();
-const MOCK = join(REPO, 'test/kafka/bin/mock-broker');
-if (!existsSync(MOCK)) {
-  const r = spawnSync('bash', [join(REPO, 'test/kafka/build.sh')], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('test/kafka/build.sh failed');
-}
-
 // ---- broker and data ----------------------------------------------------------------------------
-// The broker exits when its stdin closes, i.e. with this script, however it ends.
-const broker = spawn(MOCK, [`${TOPIC}:${PARTS}`], { stdio: ['pipe', 'pipe', 'inherit'] });
-const bootstrap = await new Promise((resolve, reject) => {
-  let out = '';
-  broker.stdout.on('data', (d) => {
-    out += String(d);
-    if (out.includes('\n')) resolve(out.split('\n')[0].trim());
-  });
-  broker.once('exit', (code) => reject(new Error(`mock-broker exited (${code})`)));
-});
-broker.stdout.resume();
-const stopBroker = () => broker.stdin.end();
+const { bootstrap, stop: stopBroker } = await startBroker(TOPIC, PARTS);
 
 const dataFile = join(dir, `messages-${N}.ndjson`);
 if (!existsSync(dataFile)) {

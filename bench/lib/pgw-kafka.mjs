@@ -11,11 +11,12 @@
  *
  * Every repetition of either starts from a freshly created database (untimed).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, CHILD_ENV, machine, mdTable, median, ms, NODE, OUT, REPO, sideBySide, timeRun } from './common.mjs';
+import { BIN, CHILD_ENV, machine, mdTable, median, ms, NODE, OUT, sideBySide, timeRun } from './common.mjs';
 import { eventLine } from './events.mjs';
+import { startBroker } from './mock-broker.mjs';
 import { dbUrl, freshDatabase, psql, psqlValue, serverCpuReader, timeV } from './pg-bench.mjs';
 
 const TOPIC = 'bench.events';
@@ -42,23 +43,6 @@ async function messagesFile(dir, n) {
   return file;
 }
 
-/** librdkafka's mock cluster with one topic; it exits when its stdin closes (with this process). */
-async function startBroker(partitions) {
-  const bin = join(REPO, 'test/kafka/bin/mock-broker');
-  if (!existsSync(bin) && spawnSync('bash', [join(REPO, 'test/kafka/build.sh')], { stdio: 'inherit' }).status !== 0) throw new Error('test/kafka/build.sh failed');
-  const child = spawn(bin, [`${TOPIC}:${partitions}`], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const bootstrap = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += String(d);
-      if (out.includes('\n')) resolve(out.split('\n')[0].trim());
-    });
-    child.once('exit', (code) => reject(new Error(`mock-broker exited (${code})`)));
-  });
-  child.stdout.resume();
-  return { bootstrap, stop: () => child.stdin.end() };
-}
-
 /** Produces the file's lines (keyless, spread over the partitions) and checks that the topic holds all of them. */
 async function produce(bootstrap, file, n) {
   const p = spawnSync('sh', ['-c', `kcat -P -b ${bootstrap} -t ${TOPIC} -X sticky.partitioning.linger.ms=0 -X linger.ms=20 -X batch.num.messages=10000 -X queue.buffering.max.messages=2000000 < ${file}`], { encoding: 'utf8' });
@@ -81,7 +65,7 @@ export async function kafkaFigure({ messages: N, partitions, reps, batchSize, ba
   mkdirSync(dir, { recursive: true });
   const file = await messagesFile(join(OUT, 'postgres-warehouse'), N);
   const bytes = statSync(file).size;
-  const broker = await startBroker(partitions);
+  const broker = await startBroker(TOPIC, partitions);
   try {
     process.stderr.write(`postgres-warehouse: producing ${N.toLocaleString('en-US')} messages to ${partitions} partitions …\n`);
     const perPart = await produce(broker.bootstrap, file, N);

@@ -32,6 +32,15 @@ function initProject(dir, db, gen) {
   freshDatabase(db);
 }
 
+/** The gold tables' row counts, checked equal on both targets. */
+function sameGold(dir, db) {
+  const gold = GOLD.map((g) => `gold.${g}`);
+  const gd = counts(dir, db, 'dev', gold);
+  const gp = counts(dir, db, 'prod', gold);
+  for (const g of gold) if (gd[g] !== gp[g]) throw new Error(`${g}: ${gd[g]} rows on DuckDB, ${gp[g]} on PostgreSQL`);
+  return gd;
+}
+
 const envFor = (db) => ({ ...CHILD_ENV, SMELT_PG_URL: dbUrl(db) });
 
 /** `smelt <args> --target <t>` (of build `bin`): wall, run phase (run_results.json) and per-step durations; fails on any ERROR. */
@@ -82,10 +91,7 @@ export function shopFigure({ reps }) {
     { name: DUCK, run: () => smeltOn(dir, db, 'dev', ['build', '--full-refresh']) },
     { name: PG, run: () => smeltOn(dir, db, 'prod', ['build', '--full-refresh']) },
   ], reps, 1);
-  const gold = GOLD.map((g) => `gold.${g}`);
-  const gd = counts(dir, db, 'dev', gold);
-  const gp = counts(dir, db, 'prod', gold);
-  for (const g of gold) if (gd[g] !== gp[g]) throw new Error(`${g}: ${gd[g]} rows on DuckDB, ${gp[g]} on PostgreSQL`);
+  const gd = sameGold(dir, db);
   const ratio = pg.wall / duck.wall;
   const nodes = duck.extras[0].summary.replace(/^Done\. /, '');
   const markdown = [
@@ -148,10 +154,7 @@ export function goldFigure({ reps, scale, eventsPerDay, keep, baseline }) {
     { name: PG, run: () => smeltOn(dir, db, 'prod', ['build', '-s', 'path:models/marts']) },
     ...(baseline ? [{ name: BASE, run: () => smeltOn(dir, baseDb, 'prod', ['build', '-s', 'path:models/marts'], baseline.bin) }] : []),
   ], reps, 1);
-  const gold = GOLD.map((g) => `gold.${g}`);
-  const gd = counts(dir, db, 'dev', gold);
-  const gp = counts(dir, db, 'prod', gold);
-  for (const g of gold) if (gd[g] !== gp[g]) throw new Error(`${g}: ${gd[g]} rows on DuckDB, ${gp[g]} on PostgreSQL`);
+  const gd = sameGold(dir, db);
   const ratio = pg.wall / duck.wall;
   const runRatio = pg.run / duck.run;
   const step = (r, name) => median(r.extras.map((e) => e.steps[name] ?? NaN));
