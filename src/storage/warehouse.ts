@@ -28,6 +28,14 @@ export interface WarehouseCapabilities {
   readonly jsonType: boolean;
   /** Can read CSV/Parquet/NDJSON files directly with SQL. */
   readonly readsFiles: boolean;
+  /**
+   * A bulk load fails on text that is not valid JSON in a JSON column (PostgreSQL's jsonb
+   * input). Ingestion may then hand a record's JSON text over unparsed, and parse records
+   * itself only when such a load fails.
+   */
+  readonly validatesJson: boolean;
+  /** Text and JSON values may hold the NUL character (PostgreSQL's cannot: such a record is a dead letter). */
+  readonly textHoldsNul: boolean;
 }
 
 export interface QueryResult {

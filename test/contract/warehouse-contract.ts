@@ -59,7 +59,7 @@ export function describeWarehouse(name: string, open: () => Promise<Warehouse>):
     it('names itself and declares its capabilities as booleans', () => {
       expect(wh.type).toBe(name);
       const caps = wh.capabilities;
-      for (const k of ['transactionalDdl', 'concurrentWrites', 'merge', 'replaceViewChangesColumns', 'jsonType', 'readsFiles'] as const) {
+      for (const k of ['transactionalDdl', 'concurrentWrites', 'merge', 'replaceViewChangesColumns', 'jsonType', 'readsFiles', 'validatesJson', 'textHoldsNul'] as const) {
         expect(typeof caps[k], `capabilities.${k}`).toBe('boolean');
       }
     });
@@ -385,6 +385,33 @@ export function describeWarehouse(name: string, open: () => Promise<Warehouse>):
         ).catch((e) => e);
         expect(err).toBeInstanceOf(WarehouseError);
         expect((await run('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+      });
+
+      // Ingestion relies on both promises: it hands JSON text over unparsed only where the load checks it,
+      // and dead-letters NUL characters only where they cannot be stored.
+      it('keeps what validatesJson declares: JSON text that is not JSON fails the load', async () => {
+        const load = (table: string, doc: string) => withConnection(wh, (c) =>
+          c.bulkLoad(rel(table), { columns: [{ name: 'id', type: 'integer' }, { name: 'doc', type: 'json' }], batches: [[[1, '{"ok": [1, 2]}'], [2, doc]]] }));
+        await load('bulk_json_text', '{"also": "fine"}');
+        const back = await rows(`SELECT doc FROM ${q('bulk_json_text')} ORDER BY id`);
+        expect(back.map((r) => JSON.parse(String(r.doc)))).toEqual([{ ok: [1, 2] }, { also: 'fine' }]);
+        if (!wh.capabilities.validatesJson) return;
+        const err = await load('bulk_json_bad', '{"cut": ').catch((e) => e);
+        expect(err).toBeInstanceOf(WarehouseError);
+      });
+
+      it('keeps what textHoldsNul declares: NUL in text and JSON is stored, or the load fails', async () => {
+        const load = (table: string, row: unknown[]) => withConnection(wh, (c) =>
+          c.bulkLoad(rel(table), { columns: [{ name: 'v', type: 'varchar' }, { name: 'doc', type: 'json' }], batches: [[row]] }));
+        if (wh.capabilities.textHoldsNul) {
+          await load('bulk_nul', ['a\u0000b', { s: 'c\u0000d' }]);
+          const [back] = await rows(`SELECT v, doc FROM ${q('bulk_nul')}`);
+          expect(back!.v).toBe('a\u0000b');
+          expect(JSON.parse(String(back!.doc))).toEqual({ s: 'c\u0000d' });
+          return;
+        }
+        expect(await load('bulk_nul_text', ['a\u0000b', null]).catch((e) => e)).toBeInstanceOf(WarehouseError);
+        expect(await load('bulk_nul_json', [null, { s: 'c\u0000d' }]).catch((e) => e)).toBeInstanceOf(WarehouseError);
       });
     });
 

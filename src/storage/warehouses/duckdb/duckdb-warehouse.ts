@@ -16,6 +16,8 @@ export const duckdbCapabilities: WarehouseCapabilities = {
   replaceViewChangesColumns: true,
   jsonType: true,
   readsFiles: true,
+  validatesJson: false,
+  textHoldsNul: true,
 };
 
 /** Embedded DuckDB: one instance per process, one DuckDB connection per smelt connection. */

@@ -19,6 +19,8 @@ export const postgresCapabilities: WarehouseCapabilities = {
   replaceViewChangesColumns: false,
   jsonType: true,
   readsFiles: false,
+  validatesJson: true,
+  textHoldsNul: false,
 };
 
 const CERT_ERRORS = /certificate|self.signed|SELF_SIGNED|UNABLE_TO_VERIFY|CERT_/i;

@@ -28,7 +28,7 @@ describe.runIf(available)('postgres warehouse', () => {
 
   it('declares its capabilities and types', () => {
     expect(wh.type).toBe('postgres');
-    expect(wh.capabilities).toEqual({ transactionalDdl: true, concurrentWrites: true, merge: true, replaceViewChangesColumns: false, jsonType: true, readsFiles: false });
+    expect(wh.capabilities).toEqual({ transactionalDdl: true, concurrentWrites: true, merge: true, replaceViewChangesColumns: false, jsonType: true, readsFiles: false, validatesJson: true, textHoldsNul: false });
     expect(wh.dialect.typeName('json')).toBe('JSONB');
     expect(wh.dialect.typeName('double')).toBe('DOUBLE PRECISION');
     expect(wh.dialect.typeName('blob')).toBe('BYTEA');
