@@ -102,6 +102,20 @@ export class WarehouseError extends SmeltError {
  */
 export class CsvValueError extends WarehouseError {}
 
+/**
+ * A bulk load refused one row's value (PostgreSQL names the COPY line). The statement failed and
+ * the transaction with it: roll back and load again without that row, which becomes a dead
+ * letter. Expected, and handled by the bronze writer.
+ */
+export class BulkRowError extends WarehouseError {
+  /** 0-based index of the refused row among the rows of the load. */
+  readonly row: number;
+  constructor(message: string, row: number, options: ConstructorParameters<typeof WarehouseError>[1] = {}) {
+    super(message, options);
+    this.row = row;
+  }
+}
+
 /** A run was cancelled through its AbortSignal. */
 export class AbortedError extends SmeltError {
   override readonly code = 'E_ABORTED';

@@ -6,11 +6,11 @@
  */
 import type { LogicalType, Relation } from '../core/types.js';
 import { unlink } from 'node:fs/promises';
-import { CsvValueError } from '../core/errors.js';
+import { AbortedError, BulkRowError, CsvValueError } from '../core/errors.js';
 import type { Connection, Warehouse } from '../storage/warehouse.js';
 import { inTransaction } from '../storage/warehouse.js';
 import { loadFileBatch } from './file-batches.js';
-import { META_BATCH, META_LOADED_AT, metaColumn, normalizeBatch, normalizeName, type DeadLetter, type SchemaChange } from './normalize.js';
+import { META_BATCH, META_LOADED_AT, metaColumn, normalizeBatch, normalizeName, PAYLOAD_BOUND, type DeadLetter, type SchemaChange } from './normalize.js';
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
 import { writeDeadLetters, writeSchemaChanges, writeState } from './state.js';
@@ -43,8 +43,12 @@ export interface PreparedBatch {
   readonly tableOrder: readonly string[];
   /** Rows to load, in table order. */
   readonly rows: readonly unknown[][];
+  /** The position of each row's record, aligned with `rows`. */
+  readonly positions: readonly Readonly<Record<string, unknown>>[];
   readonly deadLetters: readonly DeadLetter[];
   readonly changes: readonly SchemaChange[];
+  /** JSON text was handed on unparsed (raw landing on a warehouse that validates JSON): a refused load is prepared again, parsed. */
+  readonly unparsed: boolean;
   /** The shape this was prepared against: loading onto another one prepares the batch again. */
   readonly base: { readonly exists: boolean; readonly data: number; readonly all: number };
 }
@@ -151,13 +155,19 @@ export class BronzeWriter {
     const tableOrder = shape.exists ? [...shape.all, ...added.map((c) => c.name)] : [...declared, ...this.metaColumns()].map((c) => c.name);
     const changes: SchemaChange[] = shape.exists ? added.map((c) => ({ column: c.name, change: 'added', type: c.type, detail: `new column '${c.name}' (${c.type})` })) : [];
     return {
-      batch, batchId, loadedAt: new Date().toISOString(), deadLetters: [], changes, rows: [], tableOrder, columns, loadColumns: [],
+      batch, batchId, loadedAt: new Date().toISOString(), deadLetters: [], changes, rows: [], positions: [], tableOrder, columns, loadColumns: [], unparsed: false,
       base: { exists: shape.exists, data: shape.data.length, all: shape.all.length },
     };
   }
 
-  private prepareOn(shape: TableShape, batch: RecordBatch, batchId: string): PreparedBatch {
-    const n = normalizeBatch({ stream: this.stream, options: this.options, tableColumns: shape.data, tableExists: shape.exists, records: batch.records });
+  /** `check`: raw JSON is parsed before it is loaded (after the warehouse refused a batch of it unparsed). */
+  private prepareOn(shape: TableShape, batch: RecordBatch, batchId: string, check = false): PreparedBatch {
+    const caps = this.wh.capabilities;
+    const unparsed = !check && caps.validatesJson && this.options.landing === 'raw';
+    const n = normalizeBatch({
+      stream: this.stream, options: this.options, tableColumns: shape.data, tableExists: shape.exists, records: batch.records,
+      jsonText: unparsed ? 'pass' : caps.validatesJson ? 'check' : undefined, rejectsNul: !caps.textHoldsNul,
+    });
     const deadLetters: DeadLetter[] = [...n.deadLetters];
     const pk = this.primaryKey();
     const merge = this.options.disposition === 'merge' && !this.replace;
@@ -194,6 +204,7 @@ export class BronzeWriter {
     });
     const count = keep ? keep.length : n.rows.length;
     const rows: unknown[][] = new Array(count);
+    const positions: Readonly<Record<string, unknown>>[] = new Array(count);
     const width = from.length;
     // The usual layout (data columns first, in order, then metadata): normalize's own row arrays are
     // extended in place instead of copied (a million rows are a million arrays fewer to collect).
@@ -209,9 +220,10 @@ export class BronzeWriter {
         out[c] = f.data !== undefined ? src[f.data] ?? null : f.position !== undefined ? pos[f.position] ?? null : f.constant;
       }
       rows[r] = out;
+      positions[r] = pos;
     }
     return {
-      batch, batchId, loadedAt, deadLetters, changes: n.changes, rows, tableOrder,
+      batch, batchId, loadedAt, deadLetters, changes: n.changes, rows, positions, tableOrder, unparsed,
       columns: n.columns,
       loadColumns: tableOrder.map((name) => ({ name, type: types.get(name) ?? 'varchar' })),
       base: { exists: shape.exists, data: shape.data.length, all: shape.all.length },
@@ -224,23 +236,55 @@ export class BronzeWriter {
    * work (reading and preparing the next batch) then runs while the warehouse commits.
    */
   async load(prepared: PreparedBatch, committing?: () => void): Promise<BatchOutcome> {
-    try {
-      return await this.loadOnce(prepared, committing, false);
-    } catch (e) {
-      // A file with a value that does not parse: load it again, checked, so that row becomes a dead letter.
-      if (prepared.batch.file && e instanceof CsvValueError) return this.loadOnce(prepared, committing, true);
-      throw e;
+    let p = prepared;
+    let checked = false;
+    for (;;) {
+      const shape = await this.loadShape();
+      // Prepared against another shape than the table has now (a batch before it failed): prepare it again.
+      if (p.base.exists !== shape.exists || p.base.data !== shape.data.length || p.base.all !== shape.all.length) {
+        p = p.batch.file ? this.prepareFile(shape, p.batch, p.batchId) : this.prepareOn(shape, p.batch, p.batchId, !p.unparsed);
+        this.planned = undefined;
+      }
+      try {
+        return await this.loadOnce(p, committing, checked);
+      } catch (e) {
+        if (e instanceof AbortedError) throw e;
+        // A file with a value that does not parse: load it again, checked, so that row becomes a dead letter.
+        if (p.batch.file && e instanceof CsvValueError && !checked) {
+          checked = true;
+          continue;
+        }
+        // JSON text the warehouse refused (or any other failure of such a batch): parse every record first, so a bad one becomes a dead letter.
+        if (p.unparsed) {
+          p = this.prepareOn(shape, p.batch, p.batchId, true);
+          continue;
+        }
+        // A value the warehouse refused although it passed normalize: that row becomes a dead letter, the rest loads.
+        if (e instanceof BulkRowError && e.row >= 0 && e.row < p.rows.length) {
+          p = this.withoutRow(p, e.row, e.message);
+          continue;
+        }
+        throw e;
+      }
     }
   }
 
-  private async loadOnce(prepared: PreparedBatch, committing: (() => void) | undefined, checked: boolean): Promise<BatchOutcome> {
+  /** The batch without row `i`, which becomes a dead letter with the warehouse's reason. */
+  private withoutRow(p: PreparedBatch, i: number, reason: string): PreparedBatch {
+    const row = p.rows[i]!;
+    const data = Object.fromEntries(p.columns.map((c) => [c.name, row[p.tableOrder.indexOf(c.name)] ?? null]));
+    let payload = JSON.stringify(data);
+    if (payload.length > PAYLOAD_BOUND) payload = `${payload.slice(0, PAYLOAD_BOUND)}…[truncated ${payload.length - PAYLOAD_BOUND} chars]`;
+    return {
+      ...p,
+      rows: p.rows.filter((_, j) => j !== i),
+      positions: p.positions.filter((_, j) => j !== i),
+      deadLetters: [...p.deadLetters, { position: p.positions[i]!, error: `the warehouse refused this record: ${reason}`, payload }],
+    };
+  }
+
+  private async loadOnce(p: PreparedBatch, committing: (() => void) | undefined, checked: boolean): Promise<BatchOutcome> {
     const shape = await this.loadShape();
-    let p = prepared;
-    // Prepared against another shape than the table has now (a batch before it failed): prepare it again.
-    if (p.base.exists !== shape.exists || p.base.data !== shape.data.length || p.base.all !== shape.all.length) {
-      p = p.batch.file ? this.prepareFile(shape, p.batch, p.batchId) : this.prepareOn(shape, p.batch, p.batchId);
-      this.planned = undefined;
-    }
     const d = this.d;
     const merge = this.options.disposition === 'merge' && !this.replace;
     const { batch, batchId, loadedAt, rows, loadColumns: columns, tableOrder } = p;

@@ -4,6 +4,7 @@
  * values that do not fit) become dead letters with a reason; schema changes are
  * returned so they can be recorded and shown. Nothing is coerced silently.
  */
+import { isUtf8 } from 'node:buffer';
 import type { LogicalType } from '../core/types.js';
 import type { IngestOptions } from './source-config.js';
 import type { SourceRecord, StreamInfo } from './source.js';
@@ -118,8 +119,8 @@ function payloadText(r: SourceRecord): string {
   return text.length > PAYLOAD_BOUND ? `${text.slice(0, PAYLOAD_BOUND)}…[truncated ${text.length - PAYLOAD_BOUND} chars]` : text;
 }
 
-/** Parses raw text/bytes as a JSON object. Returns an error string on failure. */
-function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string, unknown>; error?: string } {
+/** Parses raw text/bytes as a JSON object (with the text it parsed). Returns an error string on failure. */
+function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string, unknown>; text?: string; error?: string } {
   if (r.error) return { error: r.error };
   if (r.data) return { data: r.data };
   if (r.raw === undefined) return { error: 'empty record' };
@@ -135,10 +136,54 @@ function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string,
   try {
     const v = JSON.parse(text);
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return { error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}` };
-    return { data: v };
+    return { data: v, text };
   } catch (e) {
     return { error: `malformed JSON: ${(e as Error).message}` };
   }
+}
+
+/**
+ * A raw record's JSON text, handed on unparsed, when it passes the cheap checks: within
+ * max_record_bytes, valid UTF-8, `{…}` on the outside, no `\u0000`. The warehouse then checks
+ * the JSON itself as it loads it (`validatesJson`); a batch it refuses is normalized again,
+ * parsed (BronzeWriter.load). Undefined sends the record down the parsing path.
+ */
+function passText(r: SourceRecord, maxBytes: number, rejectsNul: boolean): string | undefined {
+  if (r.error || r.data || r.raw === undefined) return undefined;
+  const raw = r.raw;
+  let text: string;
+  if (typeof raw === 'string') {
+    if (raw.length * 3 > maxBytes && Buffer.byteLength(raw) > maxBytes) return undefined;
+    text = raw;
+  } else {
+    if (raw.byteLength > maxBytes || !isUtf8(raw)) return undefined;
+    text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  }
+  let a = 0;
+  let b = text.length - 1;
+  while (a <= b && isSpace(text.charCodeAt(a))) a++;
+  while (b > a && isSpace(text.charCodeAt(b))) b--;
+  if (text.charCodeAt(a) !== 0x7b || text.charCodeAt(b) !== 0x7d) return undefined;
+  if (rejectsNul && text.includes('\\u0000')) return undefined;
+  return text;
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** `\u0000` in JSON text (not an escaped backslash followed by `u0000`). */
+const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/** Why a row cannot be stored where text holds no NUL, or undefined. */
+function nulError(row: readonly unknown[], columns: readonly { name: string; type: LogicalType }[]): string | undefined {
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (typeof v !== 'string') continue;
+    const t = columns[i]?.type;
+    if (t === 'json' ? JSON_NUL.test(v) : v.includes('\0')) {
+      return `column '${columns[i]?.name}' holds the NUL character (\\u0000), which the warehouse cannot store in ${t === 'json' ? 'JSON' : 'text'}`;
+    }
+  }
+  return undefined;
 }
 
 export interface NormalizeInput {
@@ -149,6 +194,15 @@ export interface NormalizeInput {
   /** First run of a frozen contract may still define the schema. */
   readonly tableExists: boolean;
   readonly records: readonly SourceRecord[];
+  /**
+   * Raw landing: what lands as `payload`. Unset: the parsed value, serialized again. `check`: the
+   * record's own text, once it parses. `pass`: the record's own text where it passes the cheap
+   * checks of passText, unparsed (for a warehouse that validates JSON as it loads). The text is
+   * kept as written (numbers beyond a double's range too), so a record lands the same in both.
+   */
+  readonly jsonText?: 'pass' | 'check';
+  /** The warehouse cannot store NUL in text or JSON: a record that holds one is a dead letter. */
+  readonly rejectsNul?: boolean;
 }
 
 /**
@@ -177,6 +231,16 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
   for (const r of records) {
     // Anything that fails on one record (e.g. JSON nested too deeply to serialize) dead-letters that record only.
     try {
+    if (input.jsonText === 'pass' && options.landing === 'raw') {
+      const text = passText(r, options.max_record_bytes, Boolean(input.rejectsNul));
+      if (text !== undefined) {
+        const row = new Array(columns.length).fill(null);
+        row[index.get('payload')!] = text;
+        rows.push(row);
+        positions.push(r.position);
+        continue;
+      }
+    }
     const parsed = parseRecord(r, options.max_record_bytes);
     if (!parsed.data) {
       deadLetters.push({ position: r.position, error: parsed.error!, payload: payloadText(r) });
@@ -184,7 +248,12 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
     }
     if (options.landing === 'raw') {
       const row = new Array(columns.length).fill(null);
-      row[index.get('payload')!] = toLoadValue(parsed.data, 'json');
+      row[index.get('payload')!] = input.jsonText && parsed.text !== undefined ? parsed.text : toLoadValue(parsed.data, 'json');
+      const nul = input.rejectsNul ? nulError(row, columns) : undefined;
+      if (nul) {
+        deadLetters.push({ position: r.position, error: nul, payload: payloadText(r) });
+        continue;
+      }
       rows.push(row);
       positions.push(r.position);
       continue;
@@ -245,6 +314,12 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
     }
     if (error) {
       deadLetters.push({ position: r.position, error, payload: payloadText(r) });
+      continue;
+    }
+    // Before any new column is committed: a record the warehouse cannot store adds none.
+    const nul = input.rejectsNul ? nulError(row, columns) ?? nulError(values.map((x) => x[1]), values.map((x) => pendingColumns[-x[0] - 1]!)) : undefined;
+    if (nul) {
+      deadLetters.push({ position: r.position, error: nul, payload: payloadText(r) });
       continue;
     }
     if (pendingColumns.length === 0) {

@@ -90,3 +90,69 @@ export default defineConfig({
     expect(r.stdout).toContain('b.ndjson');
   });
 });
+
+// Raw landing on PostgreSQL hands each record's JSON text to COPY unparsed (jsonb checks it); a batch that
+// COPY refuses is loaded again with every record parsed, so only the bad records become dead letters, and a
+// record that parses but that jsonb still refuses is set aside by the line COPY names. Every good record lands
+// as written, whatever its neighbours.
+describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses', () => {
+  let db: TestDatabase;
+  let p: TempProject;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    p = makeProject(
+      {
+        'smelt.config.ts': `import { defineConfig, env } from 'smelt';
+export default defineConfig({
+  name: 'pgraw',
+  defaultTarget: 'pg',
+  targets: { pg: { warehouse: { type: 'postgres', url: env('SMELT_TEST_DATABASE_URL') } } },
+  sources: { app: { type: 'files', landing: 'raw', batch_size: 3, streams: { ev: { path: 'data/*.ndjson' } } } },
+} as any);
+`,
+        'data/a.ndjson': [
+          '{"id": 1, "big": 1e400, "s": "tab\\there, back\\\\slash"}',
+          '{"id": 2, "cut": }',
+          '{"id": 3, "nul": "a\\u0000b"}',
+          '{"id": 4}',
+          '{"id": 5, "deep": {"x": [1, {"y": null}]}}',
+          '{"id": 6, "bad": tru}',
+          '{"id": 7}',
+          '{"id": 8, "lone": "\\ud800"}', // JSON.parse takes a lone surrogate, jsonb does not: COPY names the line
+          '{"id": 9}',
+        ].join('\n') + '\n',
+      },
+      'smelt-pg-raw-',
+    );
+  });
+  afterAll(async () => {
+    p?.remove();
+    await db?.drop();
+  });
+
+  it('lands every good record as jsonb and dead-letters the rest with their lines and reasons', async () => {
+    const r = runCli(['ingest', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/WARN ingest bronze\.app_ev \(4 dead letters in smelt_state\.dead_letters\) 5 rows/);
+    const rows = await db.query(`SELECT (payload->>'id')::int AS id, payload::text AS payload, pg_typeof(payload)::text AS t, _smelt_line::int AS line FROM bronze.app_ev ORDER BY 1`);
+    expect(rows).toEqual([
+      // 1e400 is exact in jsonb's numeric (JSON.parse would have made it Infinity, then null).
+      { id: 1, payload: `{"s": "tab\\there, back\\\\slash", "id": 1, "big": 1${'0'.repeat(400)}}`, t: 'jsonb', line: 1 },
+      { id: 4, payload: '{"id": 4}', t: 'jsonb', line: 4 },
+      { id: 5, payload: '{"id": 5, "deep": {"x": [1, {"y": null}]}}', t: 'jsonb', line: 5 },
+      { id: 7, payload: '{"id": 7}', t: 'jsonb', line: 7 },
+      { id: 9, payload: '{"id": 9}', t: 'jsonb', line: 9 },
+    ]);
+    const dead = await db.query(`SELECT (position::jsonb->>'line')::int AS line, error, payload FROM smelt_state.dead_letters ORDER BY 1`);
+    expect(dead.map((d) => d.line)).toEqual([2, 3, 6, 8]);
+    expect(dead[0].error).toMatch(/^malformed JSON/);
+    expect(dead[1].error).toMatch(/NUL character/);
+    expect(dead[2].error).toMatch(/^malformed JSON/);
+    expect(dead[3].error).toMatch(/^the warehouse refused this record: PostgreSQL: invalid input syntax for type json.*SQLSTATE 22P02/);
+    expect(JSON.parse(dead[3].payload)).toEqual({ payload: '{"id": 8, "lone": "\\ud800"}' });
+    const again = runCli(['ingest', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
+    expect(again.code, explain(again)).toBe(0);
+    expect((await db.query(`SELECT count(*)::int AS n FROM bronze.app_ev`))[0].n).toBe(5);
+  });
+});

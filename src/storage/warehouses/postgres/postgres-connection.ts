@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import pgCopy from 'pg-copy-streams';
-import { AbortedError, WarehouseError } from '../../../core/errors.js';
+import { AbortedError, BulkRowError, WarehouseError } from '../../../core/errors.js';
 import { redact } from '../../../core/redact.js';
 import type { ColumnInfo, Relation, Row } from '../../../core/types.js';
 import type { BulkLoadInput, CallOptions, Connection, QueryResult } from '../../warehouse.js';
@@ -70,7 +70,9 @@ export function toWarehouseError(e: unknown, sql?: string, statementTimeoutMs?: 
     } else if (e.detail) {
       message += /^Key \(/.test(e.detail) ? `: ${e.detail}` : ` (${e.detail})`;
     }
-    if (e.where && /^COPY /.test(e.where)) message += ` [${e.where}]`;
+    // The context is a stack of lines (`JSON data, line 1: …` above `COPY t, line 8, column c: …`): COPY's says which row.
+    const copyWhere = /^COPY [^\n]*/m.exec(e.where ?? '')?.[0];
+    if (copyWhere) message += ` [${copyWhere}]`;
     if (!hint) {
       if (code === '42601') hint = 'this target runs PostgreSQL: the SQL must be valid PostgreSQL (DuckDB-only syntax is not)';
       else if (code === '40P01') hint = 'another smelt thread or client held the locks; run again, or lower threads';
@@ -79,12 +81,12 @@ export function toWarehouseError(e: unknown, sql?: string, statementTimeoutMs?: 
       else if (code === '25006') hint = 'this command opens the warehouse read-only';
       else if (code === '22021' && /0x00/.test(message)) hint = 'PostgreSQL text cannot hold NUL (\\u0000) characters';
     }
-    return new WarehouseError(redact(`PostgreSQL: ${message.replace(/\s*\n\s*/g, ' ')} (SQLSTATE ${code})`), {
-      hint: hint ? redact(hint.replace(/\s*\n\s*/g, ' ')) : undefined,
-      statementLine,
-      position,
-      cause: e,
-    });
+    const text = redact(`PostgreSQL: ${message.replace(/\s*\n\s*/g, ' ')} (SQLSTATE ${code})`);
+    const options = { hint: hint ? redact(hint.replace(/\s*\n\s*/g, ' ')) : undefined, statementLine, position, cause: e };
+    // A data exception on one line of COPY FROM: that row's value, not the load, is at fault.
+    const line = code.startsWith('22') && copyWhere ? /, line (\d+)(?:, column |$)/.exec(copyWhere)?.[1] : undefined;
+    if (line !== undefined) return new BulkRowError(text, Number(line) - 1, options);
+    return new WarehouseError(text, options);
   }
   const message = e instanceof Error ? e.message : String(e);
   if (/Connection terminated|not queryable|ECONNRESET|EPIPE|socket/i.test(message)) {

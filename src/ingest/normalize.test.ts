@@ -1,0 +1,85 @@
+/**
+ * normalizeBatch's two warehouse-dependent modes: JSON text handed on unparsed (raw landing on a
+ * warehouse that validates JSON as it loads) and NUL characters dead-lettered (a warehouse whose
+ * text cannot hold them). Everything else about normalize is covered through ingestion tests.
+ */
+import { describe, expect, it } from 'vitest';
+import { normalizeBatch, type NormalizeInput } from './normalize.js';
+import type { SourceRecord } from './source.js';
+
+const stream = { name: 's', positionFields: [{ name: 'offset', type: 'bigint' as const }] };
+const raw = (landing: 'raw' | 'typed', records: SourceRecord[], extra: Partial<NormalizeInput> = {}) =>
+  normalizeBatch({
+    stream,
+    options: { landing, schema_contract: 'evolve', max_record_bytes: 64 },
+    tableColumns: [],
+    tableExists: false,
+    records,
+    ...extra,
+  });
+const at = (offset: number, r: Omit<SourceRecord, 'position'>): SourceRecord => ({ ...r, position: { offset } });
+
+describe('normalizeBatch, jsonText', () => {
+  const records = [
+    at(0, { raw: Buffer.from(' {"b": 1e400, "a": "x"}\n') }), // kept as written: JSON.parse would turn 1e400 into null
+    at(1, { raw: Buffer.from('[1, 2]') }),
+    at(2, { raw: Buffer.from([0x7b, 0xff, 0x7d]) }),
+    at(3, { raw: Buffer.from(`{"long": "${'x'.repeat(80)}"}`) }),
+    at(4, { raw: '{"s": "text"}' }),
+    at(5, { raw: Buffer.from('{"cut": }') }), // passes the cheap checks: the warehouse refuses it, then it is parsed
+  ];
+
+  it('hands valid-looking JSON objects on as their text, and checks the rest as the parsing path does', () => {
+    const n = raw('raw', records, { jsonText: 'pass' });
+    expect(n.columns).toEqual([{ name: 'payload', type: 'json' }]);
+    expect(n.rows).toEqual([[' {"b": 1e400, "a": "x"}\n'], ['{"s": "text"}'], ['{"cut": }']]);
+    expect(n.positions).toEqual([{ offset: 0 }, { offset: 4 }, { offset: 5 }]);
+    expect(n.deadLetters.map((d) => [d.position.offset, d.error])).toEqual([
+      [1, 'expected a JSON object, got an array'],
+      [2, 'invalid UTF-8'],
+      [3, 'record of 92 bytes exceeds max_record_bytes (64)'],
+    ]);
+  });
+
+  it('check: parses every record, so malformed JSON is a dead letter, and lands the text as written', () => {
+    const n = raw('raw', records, { jsonText: 'check' });
+    expect(n.rows).toEqual([[' {"b": 1e400, "a": "x"}\n'], ['{"s": "text"}']]);
+    expect(n.deadLetters.map((d) => d.position.offset)).toEqual([1, 2, 3, 5]);
+    expect(n.deadLetters[3]!.error).toMatch(/^malformed JSON/);
+  });
+
+  it('unset: parses every record and lands the value serialized again', () => {
+    const n = raw('raw', records);
+    expect(n.rows).toEqual([['{"b":null,"a":"x"}'], ['{"s":"text"}']]);
+    expect(n.deadLetters.map((d) => d.position.offset)).toEqual([1, 2, 3, 5]);
+  });
+});
+
+describe('normalizeBatch, rejectsNul', () => {
+  it('dead-letters raw records whose JSON holds \\u0000, passed on or parsed', () => {
+    const records = [at(0, { raw: '{"a": "x\\u0000y"}' }), at(1, { raw: '{"a": "escaped \\\\u0000 is text"}' }), at(2, { raw: '{"a": 1}' })];
+    for (const jsonText of ['pass', 'check', undefined] as const) {
+      const n = raw('raw', records, { jsonText, rejectsNul: true });
+      expect(n.positions, `jsonText ${jsonText}`).toEqual([{ offset: 1 }, { offset: 2 }]);
+      expect(n.deadLetters.map((d) => [d.position.offset, d.error])).toEqual([[0, "column 'payload' holds the NUL character (\\u0000), which the warehouse cannot store in JSON"]]);
+    }
+    expect(raw('raw', records, { jsonText: 'pass' }).rows).toHaveLength(3);
+  });
+
+  it('dead-letters typed records with NUL in a text or JSON value, and adds no column for them', () => {
+    const records = [
+      at(0, { data: { id: 1, name: 'a' } }),
+      at(1, { data: { id: 2, name: 'b\u0000c' } }),
+      at(2, { data: { id: 3, name: 'd', extra: { deep: ['\u0000'] } } }),
+      at(3, { data: { id: 4, name: 'e' } }),
+    ];
+    const n = raw('typed', records, { rejectsNul: true });
+    expect(n.columns.map((c) => c.name)).toEqual(['id', 'name']);
+    expect(n.rows).toEqual([[1, 'a'], [4, 'e']]);
+    expect(n.deadLetters.map((d) => [d.position.offset, d.error])).toEqual([
+      [1, "column 'name' holds the NUL character (\\u0000), which the warehouse cannot store in text"],
+      [2, "column 'extra' holds the NUL character (\\u0000), which the warehouse cannot store in JSON"],
+    ]);
+    expect(raw('typed', records).rows).toHaveLength(4);
+  });
+});
