@@ -9,7 +9,8 @@ import type { ColumnInfo, Relation, Row } from '../../../core/types.js';
 import type { BulkLoadInput, CallOptions, Connection, QueryResult } from '../../warehouse.js';
 import { formatMillis } from './config.js';
 import { UNRECREATED_CONSTRAINT, type PostgresDialect } from './postgres-dialect.js';
-import { copyField, logicalTypeOf, normalizeValue, rawTypes, typeName, type PgTypeInfo } from './postgres-values.js';
+import { binaryChunks, binaryEncoders, RowCursor, textChunks } from './copy-rows.js';
+import { logicalTypeOf, normalizeValue, rawTypes, typeName, type PgTypeInfo } from './postgres-values.js';
 
 /** What a connection needs from its warehouse. */
 export interface PostgresSession {
@@ -109,10 +110,6 @@ function rowKeys(names: readonly string[]): string[] {
 }
 
 type Field = { name: string; dataTypeID: number; dataTypeModifier: number };
-
-/** COPY data goes out in chunks of about this many bytes (plus room for the row that crosses it). */
-const CHUNK_BYTES = 1 << 18;
-const CHUNK_SLACK = 1 << 16;
 
 /** One pooled PostgreSQL session. Values arrive as text and are normalized like DuckDB's. */
 export class PostgresWarehouseConnection implements Connection {
@@ -249,11 +246,13 @@ export class PostgresWarehouseConnection implements Connection {
   }
 
   /**
-   * Creates `table` if missing and appends rows with COPY … FROM STDIN (text format). Values
-   * go in as text and PostgreSQL casts them to the column types; objects and arrays
-   * become JSON text (for JSONB columns); bytes, and base64 text in blob columns, bytea.
-   * Rows are encoded into chunks of about 256 KB while earlier chunks are already on the
-   * wire, so the server parses one part of a batch while the next is being encoded.
+   * Creates `table` if missing and appends rows with COPY … FROM STDIN: in COPY's binary format
+   * while every value has an exact binary form, then as text (copy-rows.ts). In the text format
+   * values go in as text and PostgreSQL casts them to the column types; objects and arrays become
+   * JSON text (for JSONB columns); bytes, and base64 text in blob columns, bytea. Rows are encoded
+   * into chunks of about 256 KB while earlier chunks are already on the wire, so the server parses
+   * one part of a batch while the next is being encoded. A value the server refuses fails the load
+   * with a BulkRowError that names the row.
    */
   bulkLoad(table: Relation, input: BulkLoadInput, opts?: CallOptions): Promise<{ rows: number }> {
     const d = this.session.dialect;
@@ -263,44 +262,40 @@ export class PostgresWarehouseConnection implements Connection {
       await this.client.query(d.createTable(table, cols, true));
       if (opts?.signal?.aborted) throw new AbortedError('cancelled');
       const list = input.columns.map((c) => d.quoteIdent(c.name)).join(', ');
-      const copy = this.client.query(pgCopy.from(`COPY ${d.relation(table)} (${list}) FROM STDIN`));
-      let rows = 0;
-      const width = input.columns.length;
-      // Blob values arrive as base64 text (normalize's toLoadValue), or as bytes.
       const blob = input.columns.map((c) => c.type === 'blob' && !c.sqlType);
-      const anyBlob = blob.includes(true);
-      // Fields are written as UTF-8 straight into ~256 KB buffers: no per-row strings to
-      // concatenate, flatten and encode again (that, and GC of it, was most of this loop).
-      async function* chunks(): AsyncGenerator<Buffer> {
-        let buf = Buffer.allocUnsafe(CHUNK_BYTES + CHUNK_SLACK);
-        let at = 0;
-        for await (const batch of input.batches as AsyncIterable<readonly unknown[][]>) {
-          for (const row of batch) {
-            for (let i = 0; i < width; i++) {
-              const v = row[i];
-              const f = copyField(anyBlob && blob[i] && typeof v === 'string' ? Buffer.from(v, 'base64') : v);
-              // A UTF-16 unit takes at most 3 bytes of UTF-8; one more for the separator.
-              if (at + f.length * 3 + 1 > buf.length) {
-                if (at > 0) yield buf.subarray(0, at);
-                buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES + CHUNK_SLACK, f.length * 3 + 1));
-                at = 0;
-              }
-              at += buf.write(f, at);
-              buf[at++] = i === width - 1 ? 0x0a : 0x09; // newline ends the row, tab separates fields
-            }
-            rows++;
-            if (at >= CHUNK_BYTES) {
-              yield buf.subarray(0, at);
-              buf = Buffer.allocUnsafe(CHUNK_BYTES + CHUNK_SLACK);
-              at = 0;
-            }
+      const cursor = new RowCursor(input.batches);
+      const sent = { rows: 0 };
+      const copy = async (format: string, chunks: AsyncGenerator<Buffer>) => {
+        const before = sent.rows;
+        const stream = this.client.query(pgCopy.from(`COPY ${d.relation(table)} (${list}) FROM STDIN${format}`));
+        try {
+          await pipeline(Readable.from(chunks), stream, { signal: opts?.signal });
+        } catch (e) {
+          // COPY counts lines from 1 within its own statement: the row index is over the whole load.
+          const w = isDatabaseError(e) ? toWarehouseError(e) : undefined;
+          if (w instanceof BulkRowError && before > 0) {
+            const message = w.message.replace(/(\[COPY [^\n]*?, line )(\d+)/, (_, at: string, n: string) => `${at}${Number(n) + before}`);
+            throw new BulkRowError(message, w.row + before, { hint: w.hint, cause: e });
           }
+          throw e;
         }
-        if (at > 0) yield buf.subarray(0, at);
-      }
-      await pipeline(Readable.from(chunks()), copy, { signal: opts?.signal });
-      return { rows };
+      };
+      const encoders = binaryEncoders(await this.columnTypes(table, input.columns.map((c) => c.name)), blob);
+      if (encoders) await copy(' (FORMAT binary)', binaryChunks(cursor, encoders, sent));
+      if (!cursor.done) await copy('', textChunks(cursor, input.columns.length, blob, sent));
+      return { rows: sent.rows };
     });
+  }
+
+  /** Type OIDs of the named columns of `table`, in order (0 for a name it does not have). */
+  private async columnTypes(table: Relation, names: readonly string[]): Promise<number[]> {
+    const res = await this.client.query({
+      text: 'SELECT attname, atttypid::int AS oid FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped',
+      values: [this.session.dialect.relation(table)],
+      types: rawTypes,
+    });
+    const oids = new Map(res.rows.map((r: { attname: string; oid: string }) => [r.attname, Number(r.oid)]));
+    return names.map((n) => oids.get(n) ?? 0);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../../../../test/postgres/pg-test-db.js';
-import { WarehouseError } from '../../../core/errors.js';
+import { BulkRowError, WarehouseError } from '../../../core/errors.js';
 import type { Warehouse } from '../../warehouse.js';
 import { inTransaction, withConnection } from '../../warehouse.js';
 import { duckdbAdapter } from '../duckdb/index.js';
@@ -208,6 +208,9 @@ describe.runIf(available)('postgres warehouse', () => {
         .catch((e) => e);
       expect(err).toBeInstanceOf(WarehouseError);
       expect(err.message).toMatch(/invalid input syntax for type integer: "nope".*line 2, column n/);
+      // Row 1 went out in binary, row 2 (no binary form) as text in a second COPY: the line counts over both.
+      expect(err).toBeInstanceOf(BulkRowError);
+      expect(err.row).toBe(1);
       expect((await c.execute('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
     });
   });
