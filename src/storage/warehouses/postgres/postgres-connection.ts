@@ -9,7 +9,7 @@ import type { ColumnInfo, Relation, Row } from '../../../core/types.js';
 import type { BulkLoadInput, CallOptions, Connection, QueryResult } from '../../warehouse.js';
 import { formatMillis } from './config.js';
 import { UNRECREATED_CONSTRAINT, type PostgresDialect } from './postgres-dialect.js';
-import { binaryChunks, binaryEncoders, RowCursor, textChunks } from './copy-rows.js';
+import { binaryChunks, binaryEncoders, RowCursor, textChunks } from './postgres-copy.js';
 import { logicalTypeOf, normalizeValue, rawTypes, typeName, type PgTypeInfo } from './postgres-values.js';
 
 /** What a connection needs from its warehouse. */
@@ -247,7 +247,7 @@ export class PostgresWarehouseConnection implements Connection {
 
   /**
    * Creates `table` if missing and appends rows with COPY … FROM STDIN: in COPY's binary format
-   * while every value has an exact binary form, then as text (copy-rows.ts). In the text format
+   * while every value has an exact binary form, then as text (postgres-copy.ts). In the text format
    * values go in as text and PostgreSQL casts them to the column types; objects and arrays become
    * JSON text (for JSONB columns); bytes, and base64 text in blob columns, bytea. Rows are encoded
    * into chunks of about 256 KB while earlier chunks are already on the wire, so the server parses

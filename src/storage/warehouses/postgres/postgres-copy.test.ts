@@ -9,7 +9,7 @@ import { createTestDatabase, postgresAvailable, type TestDatabase } from '../../
 import type { LogicalType } from '../../../core/types.js';
 import type { Warehouse } from '../../warehouse.js';
 import { withConnection } from '../../warehouse.js';
-import { binaryEncoders, timestampMicros } from './copy-rows.js';
+import { binaryEncoders, timestampMicros } from './postgres-copy.js';
 import { postgresAdapter } from './index.js';
 
 const available = await postgresAvailable();
@@ -24,7 +24,7 @@ function prng(seed: number) {
   };
 }
 
-describe('copy-rows, without a server', () => {
+describe('postgres-copy, without a server', () => {
   it('reads plain ISO timestamps, and leaves to text what PostgreSQL would read otherwise', () => {
     expect(timestampMicros('2000-01-01T00:00:00Z', true)).toBe(0);
     expect(timestampMicros('2000-01-01 00:00:01.5+01:00', true)).toBe(-3_598_500_000);
@@ -43,7 +43,7 @@ describe('copy-rows, without a server', () => {
   });
 });
 
-describe.runIf(available)('copy-rows on PostgreSQL: binary and text store the same values', () => {
+describe.runIf(available)('postgres-copy on PostgreSQL: binary and text store the same values', () => {
   let db: TestDatabase;
   let wh: Warehouse;
 
