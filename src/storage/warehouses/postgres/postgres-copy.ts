@@ -178,7 +178,7 @@ function intEncoder(bytes: 2 | 4 | 8): Encoder {
       if (!Number.isInteger(v) || Math.abs(v) > max) return false;
       n = v;
     } else if (typeof v === 'bigint') n = v;
-    else if (typeof v === 'string' && INT.test(v)) n = BigInt(v);
+    else if (typeof v === 'string' && INT.test(v)) n = v.length <= 15 ? Number(v) : BigInt(v); // up to 15 digits: exact as a double
     else return false;
     if (typeof n === 'bigint') {
       if (n >= big || n < -big) return false;
@@ -253,11 +253,23 @@ const date: Encoder = (v, out) => {
   return true;
 };
 
-const timestamp = (zoned: boolean): Encoder => (v, out) => {
-  const micros = v instanceof Date ? (zoned && !Number.isNaN(v.getTime()) ? (v.getTime() - PG_EPOCH_DAYS * 86_400_000) * 1000 : undefined) : typeof v === 'string' ? timestampMicros(v, zoned) : undefined;
-  if (micros === undefined) return false;
-  out.int64(micros);
-  return true;
+const timestamp = (zoned: boolean): Encoder => {
+  // Bronze rows repeat timestamps (a batch's load time, a producer burst's): the last one is kept.
+  let lastText: string | undefined;
+  let lastMicros: number | undefined;
+  return (v, out) => {
+    let micros: number | undefined;
+    if (typeof v === 'string') {
+      if (v !== lastText) {
+        lastText = v;
+        lastMicros = timestampMicros(v, zoned);
+      }
+      micros = lastMicros;
+    } else if (v instanceof Date) micros = zoned && !Number.isNaN(v.getTime()) ? (v.getTime() - PG_EPOCH_DAYS * 86_400_000) * 1000 : undefined;
+    if (micros === undefined) return false;
+    out.int64(micros);
+    return true;
+  };
 };
 
 /** Blob columns take bytes, or base64 text (normalize's toLoadValue). */
@@ -268,11 +280,11 @@ const bytea: Encoder = (v, out) => {
   return true;
 };
 
-/** Encoders by type OID (pg_type): the types whose binary form is simple and exact. */
-const ENCODERS: ReadonlyMap<number, Encoder> = new Map<number, Encoder>([
-  [16, bool], [21, intEncoder(2)], [23, intEncoder(4)], [20, intEncoder(8)], [701, float8],
-  [25, text], [1043, text], [114, text], [3802, jsonb],
-  [2950, uuid], [1082, date], [1114, timestamp(false)], [1184, timestamp(true)],
+/** Encoder factories by type OID (pg_type), called once per column: a timestamp encoder keeps its column's last value. */
+const ENCODERS: ReadonlyMap<number, () => Encoder> = new Map<number, () => Encoder>([
+  [16, () => bool], [21, () => intEncoder(2)], [23, () => intEncoder(4)], [20, () => intEncoder(8)], [701, () => float8],
+  [25, () => text], [1043, () => text], [114, () => text], [3802, () => jsonb],
+  [2950, () => uuid], [1082, () => date], [1114, () => timestamp(false)], [1184, () => timestamp(true)],
 ]);
 
 /**
@@ -282,7 +294,7 @@ const ENCODERS: ReadonlyMap<number, Encoder> = new Map<number, Encoder>([
 export function binaryEncoders(oids: readonly number[], blob: readonly boolean[]): Encoder[] | undefined {
   const out: Encoder[] = [];
   for (let i = 0; i < oids.length; i++) {
-    const e = oids[i] === 17 ? (blob[i] ? bytea : undefined) : ENCODERS.get(oids[i]!);
+    const e = oids[i] === 17 ? (blob[i] ? bytea : undefined) : ENCODERS.get(oids[i]!)?.();
     if (!e) return undefined;
     out.push(e);
   }
