@@ -95,7 +95,9 @@ export default defineConfig({
   return d;
 };
 const dir = project('postgres-bronze');
-const limitedDir = memoryLimit && project('postgres-bronze-limited', `{ type: 'duckdb', memoryLimit: '${memoryLimit}' }`);
+// --duckdb-settings '{"name": value}': DuckDB settings for the limited run too (warehouse.settings).
+const duckdbSettings = args['duckdb-settings'] ? JSON.parse(String(args['duckdb-settings'])) : undefined;
+const limitedDir = memoryLimit && project('postgres-bronze-limited', `{ type: 'duckdb', memoryLimit: '${memoryLimit}'${duckdbSettings ? `, settings: ${JSON.stringify(duckdbSettings)}` : ''} }`);
 const env = { ...CHILD_ENV, PG_URL: dbUrl };
 const SELECT = 'SELECT id, customer_id, amount, score, status, note, active, created_at, day, ref FROM public.bench';
 const hasTime = existsSync('/usr/bin/time');

@@ -31,7 +31,7 @@ export class DuckDBWarehouse implements Warehouse {
   static async open(config: DuckDBConfig, opts: WarehouseOpenOptions & { defaultPath: string }): Promise<DuckDBWarehouse> {
     const path = config.path === ':memory:' ? ':memory:' : resolve(opts.projectDir, config.path ?? opts.defaultPath);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const options: Record<string, string> = {};
+    const options: Record<string, string> = Object.fromEntries(Object.entries(config.settings ?? {}).map(([k, v]) => [k, String(v)]));
     if (opts.readOnly && path !== ':memory:') {
       // User-facing SQL (smelt query/show, the console) runs read-only and sandboxed:
       // no writes, no reading or writing arbitrary files, no settings changes.

@@ -131,6 +131,25 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
     expect(JSON.parse(JSON.stringify(r.rows))).toEqual(r.rows);
   });
 
+  describe('settings', () => {
+    it('applies warehouse.settings when the database opens, and rejects a name that is not one', async () => {
+      const wh = await keep(open(tempDir(), { path: 's.duckdb', settings: { preserve_insertion_order: false, write_buffer_row_group_count: 2 } }));
+      const r = await withConnection(wh, (c) => c.execute("SELECT current_setting('preserve_insertion_order') AS p, current_setting('write_buffer_row_group_count') AS w"));
+      expect(r.rows).toEqual([{ p: false, w: 2 }]);
+      expect(() => duckdbAdapter.parseConfig({ type: 'duckdb', settings: { 'x; drop': 1 } })).toThrow(ConfigError);
+    });
+
+    it('cannot lift the sandbox of a read-only open', async () => {
+      const dir = tempDir();
+      await (await open(dir, { path: 'ro2.duckdb' })).close();
+      writeFileSync(join(dir, 'secret2.csv'), 'a\n1\n');
+      const ro = await keep(open(dir, { path: 'ro2.duckdb', settings: { enable_external_access: true, access_mode: 'READ_WRITE' } }, true));
+      const err = await withConnection(ro, (c) => c.execute(`SELECT * FROM read_csv('${join(dir, 'secret2.csv')}')`)).catch((e) => e);
+      expect(err).toBeInstanceOf(WarehouseError);
+      expect(await withConnection(ro, (c) => c.execute('CREATE TABLE t (x INTEGER)')).catch((e) => e)).toBeInstanceOf(WarehouseError);
+    });
+  });
+
   describe('read-only', () => {
     it('refuses writes, reads fine, and cannot touch other files', async () => {
       const dir = tempDir();
