@@ -86,7 +86,7 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
   });
 
   it('validates its config strictly', () => {
-    expect(duckdbAdapter.parseConfig({ type: 'duckdb' })).toEqual({ type: 'duckdb', extensions: [] });
+    expect(duckdbAdapter.parseConfig({ type: 'duckdb' })).toEqual({ type: 'duckdb', settings: {}, extensions: [] });
     expect(() => duckdbAdapter.parseConfig({ type: 'duckdb', pth: 'x.duckdb' })).toThrow(ConfigError);
     expect(() => duckdbAdapter.parseConfig({ type: 'duckdb', threads: 0 })).toThrow(ConfigError);
   });
