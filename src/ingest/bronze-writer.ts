@@ -31,6 +31,9 @@ interface TableShape {
 
 const isMeta = (name: string) => name.startsWith('_smelt_');
 
+/** Rows of one batch the warehouse may refuse (each set aside as a dead letter) before the batch fails. */
+const MAX_REFUSED_ROWS = 100;
+
 /** A batch normalized and laid out for its table, ready to load (BronzeWriter.prepare). */
 export interface PreparedBatch {
   readonly batch: RecordBatch;
@@ -238,6 +241,7 @@ export class BronzeWriter {
   async load(prepared: PreparedBatch, committing?: () => void): Promise<BatchOutcome> {
     let p = prepared;
     let checked = false;
+    let refused = 0;
     for (;;) {
       const shape = await this.loadShape();
       // Prepared against another shape than the table has now (a batch before it failed): prepare it again.
@@ -260,7 +264,8 @@ export class BronzeWriter {
           continue;
         }
         // A value the warehouse refused although it passed normalize: that row becomes a dead letter, the rest loads.
-        if (e instanceof BulkRowError && e.row >= 0 && e.row < p.rows.length) {
+        // (Each refusal costs the batch a retry: past a few, it is no longer bad records but a mismatch, and fails.)
+        if (e instanceof BulkRowError && e.row >= 0 && e.row < p.rows.length && ++refused <= MAX_REFUSED_ROWS) {
           p = this.withoutRow(p, e.row, e.message);
           continue;
         }

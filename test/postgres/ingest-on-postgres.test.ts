@@ -108,7 +108,10 @@ export default defineConfig({
   name: 'pgraw',
   defaultTarget: 'pg',
   targets: { pg: { warehouse: { type: 'postgres', url: env('SMELT_TEST_DATABASE_URL') } } },
-  sources: { app: { type: 'files', landing: 'raw', batch_size: 3, streams: { ev: { path: 'data/*.ndjson' } } } },
+  sources: {
+    app: { type: 'files', landing: 'raw', batch_size: 3, streams: { ev: { path: 'data/*.ndjson' } } },
+    many: { type: 'files', landing: 'raw', batch_size: 500, streams: { ev: { path: 'many/*.ndjson' } } },
+  },
 } as any);
 `,
         'data/a.ndjson': [
@@ -122,6 +125,8 @@ export default defineConfig({
           '{"id": 8, "lone": "\\ud800"}', // JSON.parse takes a lone surrogate, jsonb does not: COPY names the line
           '{"id": 9}',
         ].join('\n') + '\n',
+        // 101 records jsonb refuses in one batch: not a few bad records but a mismatch, so the batch fails.
+        'many/m.ndjson': Array.from({ length: 101 }, (_, i) => `{"id": ${i}, "lone": "\\udc00"}`).join('\n') + '\n{"id": 101}\n',
       },
       'smelt-pg-raw-',
     );
@@ -132,7 +137,7 @@ export default defineConfig({
   });
 
   it('lands every good record as jsonb and dead-letters the rest with their lines and reasons', async () => {
-    const r = runCli(['ingest', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
+    const r = runCli(['ingest', 'app', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
     expect(r.code, explain(r)).toBe(0);
     expect(r.stdout).toMatch(/WARN ingest bronze\.app_ev \(4 dead letters in smelt_state\.dead_letters\) 5 rows/);
     const rows = await db.query(`SELECT (payload->>'id')::int AS id, payload::text AS payload, pg_typeof(payload)::text AS t, _smelt_line::int AS line FROM bronze.app_ev ORDER BY 1`);
@@ -151,8 +156,17 @@ export default defineConfig({
     expect(dead[2].error).toMatch(/^malformed JSON/);
     expect(dead[3].error).toMatch(/^the warehouse refused this record: PostgreSQL: invalid input syntax for type json.*SQLSTATE 22P02/);
     expect(JSON.parse(dead[3].payload)).toEqual({ payload: '{"id": 8, "lone": "\\ud800"}' });
-    const again = runCli(['ingest', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
+    const again = runCli(['ingest', 'app', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
     expect(again.code, explain(again)).toBe(0);
     expect((await db.query(`SELECT count(*)::int AS n FROM bronze.app_ev`))[0].n).toBe(5);
+  });
+
+  it('fails a batch whose rows the warehouse refuses past a bound, naming the error, and lands none of it', async () => {
+    const r = runCli(['ingest', 'many', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
+    expect(r.code, explain(r)).toBe(1);
+    expect(r.stdout).toMatch(/ERROR ingest many\.ev/);
+    expect(r.stdout).toMatch(/invalid input syntax for type json/);
+    expect(await db.query(`SELECT to_regclass('bronze.many_ev') AS t`)).toEqual([{ t: null }]);
+    expect(await db.query(`SELECT count(*)::int AS n FROM smelt_state.ingest_state WHERE source = 'many'`)).toEqual([{ n: 0 }]);
   });
 });
