@@ -8,11 +8,12 @@
  */
 import mysql, { type Connection, type FieldPacket } from 'mysql2';
 import { AbortedError, ConfigError } from '../../../core/errors.js';
-import type { CallOptions, CheckResult, ReadOptions, RecordBatch, Source, SourceContext, StreamInfo } from '../../source.js';
+import type { ReadOptions, RecordBatch, SourceContext, StreamInfo } from '../../source.js';
 import { toSpec, type StreamSpec } from '../sql-common/config.js';
 import { connectionReason, scrub, SourceConnectionError } from '../sql-common/errors.js';
 import { resolveStream, type ResolvedStream, type SqlColumn, type SqlSyntax } from '../sql-common/plan.js';
 import { readStream, rowBuilder, type RowDriver } from '../sql-common/read.js';
+import { SqlSource } from '../sql-common/sql-source.js';
 import { converter, mapField, type MyColumn } from './catalog.js';
 import type { MysqlConfig } from './config.js';
 
@@ -50,15 +51,15 @@ function run<T = any>(conn: Connection, sql: string, values?: unknown[]): Promis
   });
 }
 
-export class MysqlSource implements Source {
+export class MysqlSource extends SqlSource<Connection> {
   private readonly conf: mysql.ConnectionOptions;
-  private readonly where: string;
-  private readonly specs: StreamSpec[];
-  private meta?: Promise<Connection>;
-  private streams?: Promise<Map<string, Resolved>>;
-  private readonly open = new Set<Connection>();
+  protected readonly where: string;
+  protected readonly specs: StreamSpec[];
+  protected readonly connectTimeoutMs: number;
 
   constructor(private readonly cfg: MysqlConfig, _ctx: SourceContext) {
+    super();
+    this.connectTimeoutMs = cfg.connect_timeout_ms;
     const u = cfg.url ? new URL(cfg.url) : undefined;
     const dec = (s: string | undefined) => (s ? decodeURIComponent(s) : undefined);
     const ssl = cfg.ssl ?? (u && /^(true|required|require|verify_identity)$/i.test(u.searchParams.get('ssl') ?? u.searchParams.get('ssl-mode') ?? '') ? true : undefined);
@@ -81,11 +82,11 @@ export class MysqlSource implements Source {
     this.specs = cfg.tables.map(toSpec);
   }
 
-  private clean(text: string): string {
+  protected clean(text: string): string {
     return scrub(text, [this.cfg.url, this.conf.password]);
   }
 
-  private async connect(): Promise<Connection> {
+  protected async connect(): Promise<Connection> {
     const conn = mysql.createConnection(this.conf);
     conn.on('error', () => undefined); // a dropped idle connection must not crash the process
     try {
@@ -99,91 +100,47 @@ export class MysqlSource implements Source {
     return conn;
   }
 
-  private async release(conn: Connection, broken: boolean): Promise<void> {
-    this.open.delete(conn);
+  protected async end(conn: Connection, broken: boolean): Promise<void> {
     if (broken) conn.destroy();
     else await new Promise<void>((resolve) => conn.end(() => resolve()));
   }
 
-  private metaConn(): Promise<Connection> {
-    this.meta ??= this.connect();
-    this.meta.catch(() => (this.meta = undefined));
-    return this.meta;
+  protected isConnectionError(e: { code?: string; fatal?: boolean }): boolean {
+    return Boolean(e.fatal) || e.code === 'PROTOCOL_CONNECTION_LOST';
   }
 
-  private queryError(e: unknown, stream: string): Error {
-    if (e instanceof AbortedError || e instanceof ConfigError || e instanceof SourceConnectionError) return e;
-    const err = e as { message?: string; code?: string; fatal?: boolean };
-    if (err?.fatal || ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST'].includes(String(err?.code))) {
-      return new SourceConnectionError(this.clean(connectionReason(e, this.where, this.cfg.connect_timeout_ms)), { cause: e });
-    }
-    return new SourceConnectionError(this.clean(`stream ${stream}: ${this.where}: ${String(err?.message ?? e).split('\n')[0]}`), { cause: e });
-  }
-
-  private async describe(conn: Connection, spec: StreamSpec): Promise<Resolved> {
-    try {
-      if (spec.query) {
-        const from = `(${spec.query}) AS smelt_q`;
-        const { fields } = await run(conn, `SELECT * FROM ${from} LIMIT 0`);
-        return resolveStream(spec, fields.map((f) => mapField(f)), undefined, from, 'query') as Resolved;
-      }
-      const parts = spec.table!.split('.').map((p) => p.replace(/^`|`$/g, ''));
-      const [schema, table] = parts.length > 1 ? [parts[0]!, parts.slice(1).join('.')] : [undefined, parts[0]!];
-      const { rows: cols } = await run<{ name: string; type: string }[]>(
-        conn,
-        'SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
-        [schema ?? null, table],
-      );
-      if (cols.length === 0) {
-        throw new ConfigError(`stream ${spec.name}: table '${spec.table}' does not exist in ${this.where}`, {
-          hint: this.conf.database || schema ? 'check the table name (database.table or table)' : 'give database: in the source, or the table as database.table',
-        });
-      }
-      const { rows: key } = await run<{ name: string }[]>(
-        conn,
-        "SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
-        [schema ?? null, table],
-      );
-      const from = schema ? `${quote(schema)}.${quote(table)}` : quote(table);
+  protected async describe(conn: Connection, spec: StreamSpec): Promise<Resolved> {
+    if (spec.query) {
+      const from = `(${spec.query}) AS smelt_q`;
       const { fields } = await run(conn, `SELECT * FROM ${from} LIMIT 0`);
-      const declared = new Map(cols.map((c) => [c.name, String(c.type)]));
-      const columns = fields.map((f) => mapField(f, declared.get(f.name)));
-      return resolveStream(spec, columns, key.map((k) => k.name), from, `table ${schema ? `${schema}.` : ''}${table}`) as Resolved;
-    } catch (e) {
-      throw this.queryError(e, spec.name);
+      return resolveStream(spec, fields.map((f) => mapField(f)), undefined, from, 'query') as Resolved;
     }
-  }
-
-  private resolve(): Promise<Map<string, Resolved>> {
-    if (!this.streams) {
-      this.streams = (async () => {
-        const conn = await this.metaConn();
-        const out = new Map<string, Resolved>();
-        for (const spec of this.specs) out.set(spec.name, await this.describe(conn, spec));
-        return out;
-      })();
-      this.streams.catch(() => (this.streams = undefined));
+    const parts = spec.table!.split('.').map((p) => p.replace(/^`|`$/g, ''));
+    const [schema, table] = parts.length > 1 ? [parts[0]!, parts.slice(1).join('.')] : [undefined, parts[0]!];
+    const { rows: cols } = await run<{ name: string; type: string }[]>(
+      conn,
+      'SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [schema ?? null, table],
+    );
+    if (cols.length === 0) {
+      throw new ConfigError(`stream ${spec.name}: table '${spec.table}' does not exist in ${this.where}`, {
+        hint: this.conf.database || schema ? 'check the table name (database.table or table)' : 'give database: in the source, or the table as database.table',
+      });
     }
-    return this.streams;
-  }
-
-  async check(_opts?: CallOptions): Promise<CheckResult> {
-    try {
-      await this.resolve();
-      return { ok: true };
-    } catch (e) {
-      return { ok: false, reason: this.clean(e instanceof Error ? e.message : String(e)) };
-    }
-  }
-
-  async discover(_opts?: CallOptions): Promise<StreamInfo[]> {
-    return [...(await this.resolve()).values()].map((r) => r.info);
+    const { rows: key } = await run<{ name: string }[]>(
+      conn,
+      "SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
+      [schema ?? null, table],
+    );
+    const from = schema ? `${quote(schema)}.${quote(table)}` : quote(table);
+    const { fields } = await run(conn, `SELECT * FROM ${from} LIMIT 0`);
+    const declared = new Map(cols.map((c) => [c.name, String(c.type)]));
+    const columns = fields.map((f) => mapField(f, declared.get(f.name)));
+    return resolveStream(spec, columns, key.map((k) => k.name), from, `table ${schema ? `${schema}.` : ''}${table}`) as Resolved;
   }
 
   async *read(stream: StreamInfo, opts: ReadOptions): AsyncIterable<RecordBatch> {
-    const r = (await this.resolve()).get(stream.name);
-    if (!r) throw new ConfigError(`mysql source has no stream '${stream.name}'`);
-    if (opts.signal?.aborted) throw new AbortedError('cancelled');
+    const r = await this.resolved(stream, 'mysql', opts);
     const conn = await this.connect();
     const convert = kinds(r).map(converter);
     const plain = kinds(r).every((k) => k === 'same');
@@ -221,13 +178,5 @@ export class MysqlSource implements Source {
     } finally {
       await this.release(conn, broken);
     }
-  }
-
-  async close(): Promise<void> {
-    const meta = this.meta;
-    this.meta = undefined;
-    this.streams = undefined;
-    if (meta) await meta.then((c) => this.release(c, false), () => undefined);
-    for (const c of [...this.open]) await this.release(c, true);
   }
 }

@@ -10,11 +10,12 @@ import pg from 'pg';
 import { parse as parseUrl } from 'pg-connection-string';
 import copyStreams from 'pg-copy-streams';
 import { AbortedError, ConfigError } from '../../../core/errors.js';
-import type { CallOptions, CheckResult, ReadOptions, RecordBatch, Source, SourceContext, StreamInfo } from '../../source.js';
+import type { ReadOptions, RecordBatch, SourceContext, StreamInfo } from '../../source.js';
 import { toSpec, type StreamSpec } from '../sql-common/config.js';
 import { connectionReason, scrub, SourceConnectionError } from '../sql-common/errors.js';
 import { resolveStream, type ResolvedStream, type SqlColumn, type SqlSyntax } from '../sql-common/plan.js';
 import { readStream, type RowDriver } from '../sql-common/read.js';
+import { SqlSource } from '../sql-common/sql-source.js';
 import { describeColumns, describeTable, fieldKind, pgText, type PgColumn } from './catalog.js';
 import type { PostgresConfig } from './config.js';
 import { copyRecords, rowParser } from './copy-text.js';
@@ -34,15 +35,15 @@ export const pgSyntax: SqlSyntax = {
 
 type Resolved = ResolvedStream;
 
-export class PostgresSource implements Source {
+export class PostgresSource extends SqlSource<pg.Client> {
   private readonly conf: pg.ClientConfig;
-  private readonly where: string;
-  private readonly specs: StreamSpec[];
-  private meta?: Promise<pg.Client>;
-  private streams?: Promise<Map<string, Resolved>>;
-  private readonly open = new Set<pg.Client>();
+  protected readonly where: string;
+  protected readonly specs: StreamSpec[];
+  protected readonly connectTimeoutMs: number;
 
   constructor(private readonly cfg: PostgresConfig, _ctx: SourceContext) {
+    super();
+    this.connectTimeoutMs = cfg.connect_timeout_ms;
     const base = cfg.url ? parseUrl(cfg.url) : ({} as ReturnType<typeof parseUrl>);
     const ssl = cfg.ssl ?? (base.ssl as pg.ClientConfig['ssl'] | undefined);
     this.conf = {
@@ -59,12 +60,11 @@ export class PostgresSource implements Source {
     this.specs = cfg.tables.map(toSpec);
   }
 
-  private clean(text: string): string {
+  protected clean(text: string): string {
     return scrub(text, [this.cfg.url, this.conf.password as string | undefined]);
   }
 
-  /** A connected session, or a SourceConnectionError with a clean reason. */
-  private async connect(): Promise<pg.Client> {
+  protected async connect(): Promise<pg.Client> {
     const client = new pg.Client(this.conf);
     client.on('error', () => undefined); // a dropped idle connection must not crash the process
     try {
@@ -78,73 +78,29 @@ export class PostgresSource implements Source {
     return client;
   }
 
-  private async release(client: pg.Client, broken: boolean): Promise<void> {
-    this.open.delete(client);
+  protected async end(client: pg.Client, broken: boolean): Promise<void> {
     // A connection left in the middle of a COPY cannot be reused: drop it (the server ends the backend).
     if (broken) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     else await client.end().catch(() => undefined);
   }
 
-  private metaClient(): Promise<pg.Client> {
-    this.meta ??= this.connect();
-    this.meta.catch(() => (this.meta = undefined));
-    return this.meta;
+  protected isConnectionError(e: { code?: string }): boolean {
+    return Boolean(e.code && /^(08|57P)/.test(e.code));
   }
 
-  private queryError(e: unknown, stream: string): Error {
-    if (e instanceof AbortedError || e instanceof ConfigError || e instanceof SourceConnectionError) return e;
-    const err = e as { message?: string; code?: string };
-    if (err?.code && /^(08|57P)/.test(err.code) || ['ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(String(err?.code))) {
-      return new SourceConnectionError(this.clean(connectionReason(e, this.where, this.cfg.connect_timeout_ms)), { cause: e });
+  protected async describe(client: pg.Client, spec: StreamSpec): Promise<Resolved> {
+    if (spec.query) {
+      const r = await client.query(`SELECT * FROM (${spec.query}) AS smelt_q LIMIT 0`);
+      const cols = await describeColumns(client, r.fields.map((f) => ({ name: f.name, oid: f.dataTypeID, mod: f.dataTypeModifier })));
+      return resolveStream(spec, cols, undefined, `(${spec.query}) AS smelt_q`, 'query') as Resolved;
     }
-    return new SourceConnectionError(this.clean(`stream ${stream}: ${this.where}: ${String(err?.message ?? e).split('\n')[0]}`), { cause: e });
-  }
-
-  private async describe(client: pg.Client, spec: StreamSpec): Promise<Resolved> {
-    try {
-      if (spec.query) {
-        const r = await client.query(`SELECT * FROM (${spec.query}) AS smelt_q LIMIT 0`);
-        const cols = await describeColumns(client, r.fields.map((f) => ({ name: f.name, oid: f.dataTypeID, mod: f.dataTypeModifier })));
-        return resolveStream(spec, cols, undefined, `(${spec.query}) AS smelt_q`, 'query') as Resolved;
-      }
-      const t = await describeTable(client, spec.table!);
-      if (!t) throw new ConfigError(`stream ${spec.name}: table '${spec.table}' does not exist in ${this.where}`, { hint: 'give the table as schema.table, e.g. public.customers' });
-      return resolveStream(spec, t.columns, t.key, t.relation, `table ${t.relation}`) as Resolved;
-    } catch (e) {
-      throw this.queryError(e, spec.name);
-    }
-  }
-
-  private resolve(): Promise<Map<string, Resolved>> {
-    if (!this.streams) {
-      this.streams = (async () => {
-        const client = await this.metaClient();
-        const out = new Map<string, Resolved>();
-        for (const spec of this.specs) out.set(spec.name, await this.describe(client, spec));
-        return out;
-      })();
-      this.streams.catch(() => (this.streams = undefined));
-    }
-    return this.streams;
-  }
-
-  async check(_opts?: CallOptions): Promise<CheckResult> {
-    try {
-      await this.resolve();
-      return { ok: true };
-    } catch (e) {
-      return { ok: false, reason: this.clean(e instanceof Error ? e.message : String(e)) };
-    }
-  }
-
-  async discover(_opts?: CallOptions): Promise<StreamInfo[]> {
-    return [...(await this.resolve()).values()].map((r) => r.info);
+    const t = await describeTable(client, spec.table!);
+    if (!t) throw new ConfigError(`stream ${spec.name}: table '${spec.table}' does not exist in ${this.where}`, { hint: 'give the table as schema.table, e.g. public.customers' });
+    return resolveStream(spec, t.columns, t.key, t.relation, `table ${t.relation}`) as Resolved;
   }
 
   async *read(stream: StreamInfo, opts: ReadOptions): AsyncIterable<RecordBatch> {
-    const r = (await this.resolve()).get(stream.name);
-    if (!r) throw new ConfigError(`postgres source has no stream '${stream.name}'`);
-    if (opts.signal?.aborted) throw new AbortedError('cancelled');
+    const r = await this.resolved(stream, 'postgres', opts);
     const client = await this.connect();
     if (opts.files && readsAsFiles(r)) {
       // The warehouse parses CSV itself: COPY's bytes go to files, never into JavaScript values.
@@ -189,13 +145,5 @@ export class PostgresSource implements Source {
     } finally {
       await this.release(client, broken);
     }
-  }
-
-  async close(): Promise<void> {
-    const meta = this.meta;
-    this.meta = undefined;
-    this.streams = undefined;
-    if (meta) await meta.then((c) => this.release(c, false), () => undefined);
-    for (const c of [...this.open]) await this.release(c, true);
   }
 }
