@@ -8,6 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import type { Warehouse } from '../../src/storage/warehouse.js';
+import { postgresAdapter } from '../../src/storage/warehouses/postgres/index.js';
 
 export const ADMIN_URL = process.env.SMELT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -59,4 +62,27 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
+}
+
+/** A PostgreSQL warehouse on `url`, as a target with these extra settings would open it. */
+export function openPostgres(url: string, extra: Record<string, unknown> = {}, readOnly = false): Promise<Warehouse> {
+  return postgresAdapter.open(postgresAdapter.parseConfig({ type: 'postgres', url, ...extra }), { projectDir: process.cwd(), readOnly });
+}
+
+/**
+ * In a describe block: a fresh database and a warehouse on it for the block's tests, closed and
+ * dropped afterwards. `set` receives both once they exist (suites keep them in their own `let`s).
+ */
+export function useTestWarehouse(set: (db: TestDatabase, wh: Warehouse) => void, extra: Record<string, unknown> = {}): void {
+  let db: TestDatabase | undefined;
+  let wh: Warehouse | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    wh = await openPostgres(db.url, extra);
+    set(db, wh);
+  });
+  afterAll(async () => {
+    await wh?.close();
+    await db?.drop();
+  });
 }

@@ -4,15 +4,14 @@
  */
 import { afterAll } from 'vitest';
 import { describeWarehouse } from '../../../../test/contract/warehouse-contract.js';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../../../../test/postgres/pg-test-db.js';
-import { postgresAdapter } from './index.js';
+import { createTestDatabase, openPostgres, postgresAvailable, type TestDatabase } from '../../../../test/postgres/pg-test-db.js';
 
 let db: TestDatabase | undefined;
 
 if (await postgresAvailable()) {
   describeWarehouse('postgres', async () => {
     db = await createTestDatabase();
-    return postgresAdapter.open(postgresAdapter.parseConfig({ type: 'postgres', url: db.url }), { projectDir: process.cwd() });
+    return openPostgres(db.url);
   });
 }
 

@@ -4,13 +4,12 @@
  * and PostgreSQL compares the typed value with its own cast of the text. Random timestamps and
  * dates cover the calendar arithmetic; the edge values cover the fallbacks to text.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../../../../test/postgres/pg-test-db.js';
+import { describe, expect, it } from 'vitest';
+import { postgresAvailable, useTestWarehouse } from '../../../../test/postgres/pg-test-db.js';
 import type { LogicalType } from '../../../core/types.js';
 import type { Warehouse } from '../../warehouse.js';
 import { withConnection } from '../../warehouse.js';
 import { binaryEncoders, timestampMicros } from './postgres-copy.js';
-import { postgresAdapter } from './index.js';
 
 const available = await postgresAvailable();
 
@@ -44,17 +43,11 @@ describe('postgres-copy, without a server', () => {
 });
 
 describe.runIf(available)('postgres-copy on PostgreSQL: binary and text store the same values', () => {
-  let db: TestDatabase;
   let wh: Warehouse;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    wh = await postgresAdapter.open(postgresAdapter.parseConfig({ type: 'postgres', url: db.url, timezone: 'America/Sao_Paulo' }), { projectDir: process.cwd() });
-  });
-  afterAll(async () => {
-    await wh?.close();
-    await db?.drop();
-  });
+  useTestWarehouse((_db, w) => {
+    wh = w;
+  }, { timezone: 'America/Sao_Paulo' });
 
   /** Loads each value into `v <type>` and its text form into `t text`, and returns the rows whose typed value differs from `t::type`. */
   async function mismatches(name: string, type: LogicalType, sqlType: string, values: unknown[]): Promise<unknown[]> {

@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, postgresAvailable, type TestDatabase } from '../../../../test/postgres/pg-test-db.js';
+import { describe, expect, it } from 'vitest';
+import { openPostgres, postgresAvailable, useTestWarehouse, type TestDatabase } from '../../../../test/postgres/pg-test-db.js';
 import { BulkRowError, WarehouseError } from '../../../core/errors.js';
 import type { Warehouse } from '../../warehouse.js';
 import { inTransaction, withConnection } from '../../warehouse.js';
 import { duckdbAdapter } from '../duckdb/index.js';
-import { postgresAdapter } from './index.js';
 
 const available = await postgresAvailable();
 
-const open = (url: string, extra: Record<string, unknown> = {}, readOnly = false) =>
-  postgresAdapter.open(postgresAdapter.parseConfig({ type: 'postgres', url, ...extra }), { projectDir: process.cwd(), readOnly });
+const open = openPostgres;
 
 describe.runIf(available)('postgres warehouse', () => {
   let db: TestDatabase;
   let wh: Warehouse;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    wh = await open(db.url);
-  });
-  afterAll(async () => {
-    await wh?.close();
-    await db?.drop();
+  useTestWarehouse((d, w) => {
+    db = d;
+    wh = w;
   });
 
   const run = (sql: string) => withConnection(wh, (c) => c.execute(sql));
