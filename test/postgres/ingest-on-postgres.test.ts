@@ -14,6 +14,17 @@ const available = await postgresAvailable();
 const explain = (r: CliResult) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 const ndjson = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
+/** A project on the test database (SMELT_TEST_DATABASE_URL) with these `sources` entries. */
+const pgProjectConfig = (name: string, sources: string) => `import { defineConfig, env } from 'smelt';
+export default defineConfig({
+  name: '${name}',
+  defaultTarget: 'pg',
+  targets: { pg: { warehouse: { type: 'postgres', url: env('SMELT_TEST_DATABASE_URL') } } },
+  sources: {${sources}
+  },
+} as any);
+`;
+
 describe.runIf(available)('smelt run --target pg with ingestion', () => {
   let db: TestDatabase;
   let p: TempProject;
@@ -25,18 +36,10 @@ describe.runIf(available)('smelt run --target pg with ingestion', () => {
     env = { SMELT_TEST_DATABASE_URL: db.url };
     p = makeProject(
       {
-        'smelt.config.ts': `import { defineConfig, env } from 'smelt';
-export default defineConfig({
-  name: 'pging',
-  defaultTarget: 'pg',
-  targets: { pg: { warehouse: { type: 'postgres', url: env('SMELT_TEST_DATABASE_URL') } } },
-  sources: {
+        'smelt.config.ts': pgProjectConfig('pging', `
     app: { type: 'files', disposition: 'append', streams: { ev: { path: 'data/*.ndjson' } } },
     rep: { type: 'files', disposition: 'replace', streams: { ev: { path: 'data/*.ndjson' } } },
-    mrg: { type: 'files', disposition: 'merge', primary_key: ['id'], streams: { ev: { path: 'data/*.ndjson' } } },
-  },
-} as any);
-`,
+    mrg: { type: 'files', disposition: 'merge', primary_key: ['id'], streams: { ev: { path: 'data/*.ndjson' } } },`),
         'data/a.ndjson': ndjson([
           { id: 1, name: 'a "quoted", b', meta: { x: [1, 2], s: 'ü☃' }, ok: true, amount: 1.5 },
           { id: 2, name: 'line\nbreak', ok: false, amount: 2 },
@@ -103,17 +106,9 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
     db = await createTestDatabase();
     p = makeProject(
       {
-        'smelt.config.ts': `import { defineConfig, env } from 'smelt';
-export default defineConfig({
-  name: 'pgraw',
-  defaultTarget: 'pg',
-  targets: { pg: { warehouse: { type: 'postgres', url: env('SMELT_TEST_DATABASE_URL') } } },
-  sources: {
+        'smelt.config.ts': pgProjectConfig('pgraw', `
     app: { type: 'files', landing: 'raw', batch_size: 3, streams: { ev: { path: 'data/*.ndjson' } } },
-    many: { type: 'files', landing: 'raw', batch_size: 500, streams: { ev: { path: 'many/*.ndjson' } } },
-  },
-} as any);
-`,
+    many: { type: 'files', landing: 'raw', batch_size: 500, streams: { ev: { path: 'many/*.ndjson' } } },`),
         'data/a.ndjson': [
           '{"id": 1, "big": 1e400, "s": "tab\\there, back\\\\slash"}',
           '{"id": 2, "cut": }',
