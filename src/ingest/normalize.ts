@@ -109,8 +109,6 @@ function toJsonText(v: unknown): string {
   }
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 function payloadText(r: SourceRecord): string {
   let text: string;
   if (r.raw instanceof Uint8Array) text = Buffer.from(r.raw).toString('utf8');
@@ -119,24 +117,29 @@ function payloadText(r: SourceRecord): string {
   return text.length > PAYLOAD_BOUND ? `${text.slice(0, PAYLOAD_BOUND)}…[truncated ${text.length - PAYLOAD_BOUND} chars]` : text;
 }
 
+/** A raw record's text, or why it has none: too large, or not UTF-8. */
+function recordText(raw: string | Uint8Array, maxBytes: number): { text: string } | { error: string } {
+  // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most records need no count.
+  const size = typeof raw === 'string' ? (raw.length * 3 <= maxBytes ? 0 : Buffer.byteLength(raw)) : raw.byteLength;
+  if (size > maxBytes) return { error: `record of ${size} bytes exceeds max_record_bytes (${maxBytes})` };
+  if (typeof raw === 'string') return { text: raw };
+  if (!isUtf8(raw)) return { error: 'invalid UTF-8' };
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  // A leading byte order mark is not part of the record (as TextDecoder reads it).
+  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
+}
+
 /** Parses raw text/bytes as a JSON object (with the text it parsed). Returns an error string on failure. */
 function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string, unknown>; text?: string; error?: string } {
   if (r.error) return { error: r.error };
   if (r.data) return { data: r.data };
   if (r.raw === undefined) return { error: 'empty record' };
-  // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most records need no count.
-  const size = typeof r.raw === 'string' ? (r.raw.length * 3 <= maxBytes ? 0 : Buffer.byteLength(r.raw)) : r.raw.byteLength;
-  if (size > maxBytes) return { error: `record of ${size} bytes exceeds max_record_bytes (${maxBytes})` };
-  let text: string;
+  const t = recordText(r.raw, maxBytes);
+  if ('error' in t) return t;
   try {
-    text = typeof r.raw === 'string' ? r.raw : decoder.decode(r.raw);
-  } catch {
-    return { error: 'invalid UTF-8' };
-  }
-  try {
-    const v = JSON.parse(text);
+    const v = JSON.parse(t.text);
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return { error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}` };
-    return { data: v, text };
+    return { data: v, text: t.text };
   } catch (e) {
     return { error: `malformed JSON: ${(e as Error).message}` };
   }
@@ -150,15 +153,9 @@ function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string,
  */
 function passText(r: SourceRecord, maxBytes: number, rejectsNul: boolean): string | undefined {
   if (r.error || r.data || r.raw === undefined) return undefined;
-  const raw = r.raw;
-  let text: string;
-  if (typeof raw === 'string') {
-    if (raw.length * 3 > maxBytes && Buffer.byteLength(raw) > maxBytes) return undefined;
-    text = raw;
-  } else {
-    if (raw.byteLength > maxBytes || !isUtf8(raw)) return undefined;
-    text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
-  }
+  const t = recordText(r.raw, maxBytes);
+  if ('error' in t) return undefined;
+  const text = t.text;
   let a = 0;
   let b = text.length - 1;
   while (a <= b && isSpace(text.charCodeAt(a))) a++;
