@@ -6,8 +6,6 @@ import { inTransaction, withConnection } from '../../warehouse.js';
 
 const available = await postgresAvailable();
 
-const open = openPostgres;
-
 describe.runIf(available)('postgres warehouse: views and swaps', () => {
   let db: TestDatabase;
   let wh: Warehouse;
@@ -116,7 +114,7 @@ describe.runIf(available)('postgres warehouse: views and swaps', () => {
   });
 
   it('enforces statement_timeout with a clear error', async () => {
-    const short = await open(db.url, { statement_timeout: '300ms' });
+    const short = await openPostgres(db.url, { statement_timeout: '300ms' });
     try {
       const err = await withConnection(short, (c) => c.execute('SELECT pg_sleep(3)')).catch((e) => e);
       expect(err).toBeInstanceOf(WarehouseError);
@@ -162,7 +160,7 @@ describe.runIf(available)('postgres warehouse: views and swaps', () => {
   });
 
   it('opens read-only when asked', async () => {
-    const ro = await open(db.url, {}, true);
+    const ro = await openPostgres(db.url, {}, true);
     try {
       const err = await withConnection(ro, (c) => c.execute('CREATE TABLE public.nope (x int)')).catch((e) => e);
       expect(err.message).toMatch(/read-only transaction/);
@@ -174,7 +172,7 @@ describe.runIf(available)('postgres warehouse: views and swaps', () => {
 
   it('searches the configured schemas for unqualified names', async () => {
     await run('CREATE SCHEMA sp_first; CREATE SCHEMA sp_second; CREATE TABLE sp_second.only_here (x int)');
-    const sp = await open(db.url, { search_path: ['sp_first', 'sp_second'] });
+    const sp = await openPostgres(db.url, { search_path: ['sp_first', 'sp_second'] });
     try {
       await withConnection(sp, async (c) => {
         await c.execute('CREATE TABLE made_here (x int)');
@@ -187,7 +185,7 @@ describe.runIf(available)('postgres warehouse: views and swaps', () => {
   });
 
   it('explains pool exhaustion instead of hanging', async () => {
-    const small = await open(db.url, { pool: 1, connect_timeout: '500ms' });
+    const small = await openPostgres(db.url, { pool: 1, connect_timeout: '500ms' });
     const held = await small.connect();
     try {
       const err = await small.connect().catch((e) => e);

@@ -7,8 +7,6 @@ import { duckdbAdapter } from '../duckdb/index.js';
 
 const available = await postgresAvailable();
 
-const open = openPostgres;
-
 describe.runIf(available)('postgres warehouse', () => {
   let db: TestDatabase;
   let wh: Warehouse;
