@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import type { IHeaders, KafkaConfig as KafkaJsConfig, SASLOptions } from 'kafkajs';
 import { redact } from '../../../core/redact.js';
+import { decodeFetchResponse, type DecodedFetch, type DecodedMessage } from './fetch-response.js';
 
 const { Kafka, logLevel } = kafkajs;
 const require = createRequire(import.meta.url);
@@ -47,14 +48,8 @@ export interface PartitionWatermarks {
   readonly high: string;
 }
 
-export interface FetchedMessage {
-  readonly offset: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers?: IHeaders;
-  /** Milliseconds since the epoch, as text. */
-  readonly timestamp: string;
-}
+/** A fetched message: offset and timestamp (ms since the epoch) as numbers, key and value as views into the response. */
+export type FetchedMessage = DecodedMessage;
 
 /** What one fetch returned for one partition. */
 export interface PartitionFetch {
@@ -106,24 +101,42 @@ export interface KafkaClient {
 
 // ---- the KafkaJS internals this file uses (kafkajs/src, CommonJS) ------------------------------
 
+interface KjsMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
+  timestamp: string;
+  isControlRecord?: boolean;
+}
 interface KjsPartitionData {
   partition: number;
   highWatermark: string;
-  messages: (FetchedMessage & { isControlRecord?: boolean })[];
+  messages: KjsMessage[];
 }
 interface KjsBatch {
-  messages: FetchedMessage[];
-  messagesWithinOffset: FetchedMessage[];
+  messages: KjsMessage[];
+  messagesWithinOffset: KjsMessage[];
+}
+interface KjsFetchArgs {
+  replicaId: number;
+  isolationLevel: number;
+  maxWaitTime: number;
+  minBytes: number;
+  maxBytes: number;
+  topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+}
+/** A protocol request as KafkaJS's connection sends it: the encoder, and the response's decode and parse. */
+interface KjsProtocolRequest {
+  request: { apiVersion: number };
+  response: { decode(raw: Buffer): Promise<unknown>; parse(data: unknown): Promise<unknown> };
+  requestTimeout: number;
 }
 interface KjsBroker {
-  fetch(req: {
-    replicaId: number;
-    isolationLevel: number;
-    maxWaitTime: number;
-    minBytes: number;
-    maxBytes: number;
-    topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
-  }): Promise<{ responses: { topicName: string; partitions: KjsPartitionData[] }[] }>;
+  fetch(req: KjsFetchArgs): Promise<{ responses: { topicName: string; partitions: KjsPartitionData[] }[] }>;
+  lookupRequest(apiKey: number, definition: unknown): (req: KjsFetchArgs) => KjsProtocolRequest;
+  connectionPool: { send(r: KjsProtocolRequest): Promise<unknown> };
+  disconnect(): Promise<void>;
   offsetCommit(req: {
     groupId: string;
     groupGenerationId: number;
@@ -147,12 +160,27 @@ interface KjsError extends Error {
   partition?: number;
 }
 
+interface KjsCodec {
+  decompress(data: Buffer): Promise<Buffer>;
+}
+
 const internals = () => ({
   Cluster: require('kafkajs/src/cluster/index.js') as new (o: Record<string, unknown>) => KjsCluster,
   Batch: require('kafkajs/src/consumer/batch.js') as new (topic: string, fetchedOffset: string, data: KjsPartitionData) => KjsBatch,
   createLogger: (require('kafkajs/src/loggers/index.js') as { createLogger: (o: Record<string, unknown>) => unknown }).createLogger,
   socketFactory: require('kafkajs/src/network/socketFactory.js') as () => unknown,
+  fetchApiKey: (require('kafkajs/src/protocol/requests/apiKeys.js') as { Fetch: number }).Fetch,
+  fetchRequests: (require('kafkajs/src/protocol/requests/index.js') as { requests: { Fetch: unknown } }).requests.Fetch,
+  /** Throws KafkaJS's error for the first partition error (KafkaJSOffsetOutOfRange with its partition, …). */
+  parseFetch: (require('kafkajs/src/protocol/requests/fetch/v0/response.js') as { parse(d: unknown): Promise<unknown> }).parse,
+  createErrorFromCode: (require('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error }).createErrorFromCode,
+  codecFor: (require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes(a: number): KjsCodec | null }).lookupCodecByAttributes,
+  Decoder: require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown,
+  decodeMessages: require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (d: unknown) => Promise<KjsMessage[]>,
 });
+
+/** KafkaJS's message (offsets and timestamps as text) as the source reads it. */
+const fromKjs = (m: KjsMessage): FetchedMessage => ({ offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: Number(m.timestamp) });
 
 const READ_COMMITTED = 1;
 /** Consecutive failed fetch rounds (leader moves, lost connections) before a read gives up. */
@@ -208,7 +236,7 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
       };
     },
     reader(): PartitionReader {
-      const { Cluster, Batch, createLogger, socketFactory } = internals();
+      const { Cluster, createLogger, socketFactory } = internals();
       const cluster = new Cluster({
         ...common,
         logger: createLogger({ level, logCreator }),
@@ -231,17 +259,52 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
         }
       };
 
+      const kjs = internals();
+      const decompress = (attributes: number, data: Buffer) => kjs.codecFor(attributes)?.decompress(data) ?? null;
+      const legacy = async (recordSet: Buffer) => (await kjs.decodeMessages(new kjs.Decoder(recordSet))).filter((m) => !m.isControlRecord).map(fromKjs);
+      const parse = async (d: unknown) => {
+        const code = (d as DecodedFetch).errorCode;
+        if (code) throw kjs.createErrorFromCode(code);
+        return kjs.parseFetch(d);
+      };
+
       const fetchFrom = async (topic: string, nodeId: string, parts: number[], offsets: ReadonlyMap<number, bigint>, o: FetchOptions): Promise<PartitionFetch[]> => {
         const broker = await cluster.findBroker({ nodeId });
-        const r = await broker.fetch({
+        const args: KjsFetchArgs = {
           replicaId: -1,
           isolationLevel: READ_COMMITTED,
           maxWaitTime: o.maxWaitMs,
           minBytes: 1,
           maxBytes: o.maxBytesPerPartition * parts.length,
           topics: [{ topic, partitions: parts.map((p) => ({ partition: p, fetchOffset: offsets.get(p)!.toString(), maxBytes: o.maxBytesPerPartition })) }],
-        });
+        };
         const out: PartitionFetch[] = [];
+        const request = broker.lookupRequest(kjs.fetchApiKey, kjs.fetchRequests)(args);
+        const version = request.request.apiVersion;
+        if (version >= 4) {
+          // Record batches: decoded here (fetch-response.ts), through KafkaJS's connection.
+          const from = new Map(parts.map((p) => [p, Number(offsets.get(p)!)]));
+          let r: DecodedFetch;
+          try {
+            r = (await broker.connectionPool.send({ ...request, response: { decode: (raw) => decodeFetchResponse(raw, version, from, decompress, legacy), parse } })) as DecodedFetch;
+          } catch (e) {
+            // What KafkaJS's broker does for its own requests: a closed connection is dropped, to be reopened.
+            if ((e as Error).name === 'KafkaJSConnectionClosedError') await broker.disconnect().catch(() => undefined);
+            throw e;
+          }
+          for (const t of r.responses) {
+            if (t.topicName !== topic) continue;
+            for (const pd of t.partitions) {
+              const at = offsets.get(pd.partition);
+              if (at === undefined) continue;
+              const next = pd.next !== undefined && BigInt(pd.next) > at ? BigInt(pd.next) : at;
+              out.push({ partition: pd.partition, fetchedOffset: at, messages: pd.messages, next });
+            }
+          }
+          return out;
+        }
+        // Brokers before 0.11 (message sets): KafkaJS's decoder and Batch filter.
+        const r = await broker.fetch(args);
         for (const t of r.responses) {
           if (t.topicName !== topic) continue;
           for (const pd of t.partitions) {
@@ -249,10 +312,10 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
             if (at === undefined) continue;
             // Batch drops records before the offset asked for (a compressed batch starts earlier),
             // control records and aborted transactions; `messagesWithinOffset` still has them all.
-            const b = new Batch(topic, at.toString(), pd);
+            const b = new kjs.Batch(topic, at.toString(), pd);
             const covered = b.messagesWithinOffset;
             const next = covered.length ? BigInt(covered[covered.length - 1]!.offset) + 1n : at;
-            out.push({ partition: pd.partition, fetchedOffset: at, messages: b.messages, next });
+            out.push({ partition: pd.partition, fetchedOffset: at, messages: b.messages.map(fromKjs), next });
           }
         }
         return out;

@@ -123,7 +123,7 @@ describe('kafka source', () => {
       const byPos = Object.fromEntries(recs.map((r) => [`${r.position.partition}:${r.position.offset}`, r]));
       expect(byPos['1:0']!.position).toEqual({
         partition: 1,
-        offset: '0',
+        offset: 0,
         key: 'order-1',
         headers: { trace: 'abc', tag: ['x', 'y'], bin: `base64:${Buffer.from([0xff, 0x00]).toString('base64')}` },
         timestamp: new Date(ts).toISOString(),

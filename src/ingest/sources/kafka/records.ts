@@ -44,18 +44,17 @@ function headersJson(h: FetchedMessage['headers']): Record<string, string | null
 
 // Messages of one producer burst share a timestamp: the last one formatted is kept (toISOString per
 // message was a visible share of a Kafka ingest).
-let lastTs: string | undefined;
+let lastTs: number | undefined;
 let lastIso: string | null = null;
 
-function timestampOf(ts: string): string | null {
-  if (ts === lastTs) return lastIso;
-  const ms = Number(ts);
+function timestampOf(ms: number): string | null {
+  if (ms === lastTs) return lastIso;
   let iso: string | null = null;
   if (Number.isFinite(ms) && ms >= 0) {
     const d = new Date(ms);
     iso = Number.isNaN(d.getTime()) ? null : d.toISOString();
   }
-  lastTs = ts;
+  lastTs = ms;
   lastIso = iso;
   return iso;
 }
@@ -91,6 +90,6 @@ export function gapRecord(partition: number, from: bigint, to: bigint): SourceRe
   return {
     raw: '',
     error: `offsets ${from}..${to - 1n} of partition ${partition} were deleted by the topic's retention before smelt read them (${to - from} records lost)`,
-    position: { partition, offset: from.toString(), key: null, headers: null, timestamp: null },
+    position: { partition, offset: Number(from), key: null, headers: null, timestamp: null },
   };
 }
