@@ -9,7 +9,7 @@
  *   await broker.stop();
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
@@ -27,16 +27,18 @@ export interface Broker {
 
 /** Builds the binary if it is missing (normally `.ci/run` already did). */
 export function ensureMockBroker(): string {
-  if (!existsSync(MOCK_BROKER)) {
+  // Built when missing, and again when its source changed (a checkout that predates an option).
+  if (!existsSync(MOCK_BROKER) || statSync(join(HERE, 'mock-broker.c')).mtimeMs > statSync(MOCK_BROKER).mtimeMs) {
     const r = spawnSync('bash', [join(HERE, 'build.sh')], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`test/kafka/build.sh failed:\n${r.stdout}\n${r.stderr}`);
   }
   return MOCK_BROKER;
 }
 
-export async function startBroker(opts: { topics?: Record<string, number>; brokers?: number } = {}): Promise<Broker> {
+/** `fetchMaxVersion` caps the Fetch versions the broker offers (the client then uses an older response layout). */
+export async function startBroker(opts: { topics?: Record<string, number>; brokers?: number; fetchMaxVersion?: number } = {}): Promise<Broker> {
   const bin = ensureMockBroker();
-  const args = [...(opts.brokers ? ['-b', String(opts.brokers)] : []), ...Object.entries(opts.topics ?? {}).map(([t, n]) => `${t}:${n}`)];
+  const args = [...(opts.brokers ? ['-b', String(opts.brokers)] : []), ...(opts.fetchMaxVersion !== undefined ? ['-f', String(opts.fetchMaxVersion)] : []), ...Object.entries(opts.topics ?? {}).map(([t, n]) => `${t}:${n}`)];
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += String(d)));

@@ -3,10 +3,11 @@
  * cluster (rdkafka_mock.h). Prints the bootstrap address on stdout, then serves
  * until stdin closes or SIGTERM/SIGINT arrives.
  *
- *   mock-broker [-b BROKERS] [topic[:partitions] ...]
+ *   mock-broker [-b BROKERS] [-f FETCH_MAX_VERSION] [topic[:partitions] ...]
  *
  * Topics named on the command line are created up front (default 1 partition);
- * others are auto-created by the mock on first use.
+ * others are auto-created by the mock on first use. -f caps the Fetch API
+ * versions the broker offers (tests of clients' older response layouts).
  */
 #include <errno.h>
 #include <poll.h>
@@ -27,15 +28,18 @@ static void on_signal(int sig) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: mock-broker [-b BROKERS] [topic[:partitions] ...]\n");
+    fprintf(stderr, "usage: mock-broker [-b BROKERS] [-f FETCH_MAX_VERSION] [topic[:partitions] ...]\n");
 }
 
 int main(int argc, char **argv) {
     int brokers = 1;
+    int fetch_max = -1;
     int first = 1;
-    if (argc > 2 && strcmp(argv[1], "-b") == 0) {
-        brokers = atoi(argv[2]);
-        first = 3;
+    while (first + 1 < argc && argv[first][0] == '-') {
+        if (strcmp(argv[first], "-b") == 0) brokers = atoi(argv[first + 1]);
+        else if (strcmp(argv[first], "-f") == 0) fetch_max = atoi(argv[first + 1]);
+        else { usage(); return 2; }
+        first += 2;
     }
     if (brokers < 1) { usage(); return 2; }
 
@@ -48,6 +52,9 @@ int main(int argc, char **argv) {
 
     rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
     if (!mc) { fprintf(stderr, "mock-broker: could not create the mock cluster\n"); rd_kafka_destroy(rk); return 1; }
+
+    /* Fetch is API key 1. */
+    if (fetch_max >= 0) rd_kafka_mock_set_apiversion(mc, 1, 0, fetch_max);
 
     for (int i = first; i < argc; i++) {
         char name[256];

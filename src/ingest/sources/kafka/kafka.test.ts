@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSource } from '../../../../test/contract/source-contract.js';
-import { groupOffsets, producer, startBroker, type Broker } from '../../../../test/kafka/broker.js';
+import { groupOffsets, producer, startBroker, type Broker, type TestMessage } from '../../../../test/kafka/broker.js';
 import { makeProject, runCli, type TempProject } from '../../../../test/helpers/project.js';
 import { ConfigError } from '../../../core/errors.js';
 import { openWarehouse } from '../../../storage/registry.js';
@@ -135,6 +135,34 @@ describe('kafka source', () => {
     } finally {
       await src.close();
     }
+  });
+
+  it('reads the same records from brokers that offer only Fetch v4 or v7 (older response layouts)', async () => {
+    const ts = Date.UTC(2024, 4, 1);
+    const batches: TestMessage[][] = [
+      [{ partition: 0, key: 'a', value: JSON.stringify({ id: 1 }), timestamp: String(ts), headers: { h: 'x' } }, { partition: 1, key: null, value: JSON.stringify({ id: 2 }), timestamp: String(ts + 5) }],
+      [{ partition: 0, key: null, value: null, timestamp: String(ts + 9) }, { partition: 1, key: 'b', value: JSON.stringify({ id: 3 }), timestamp: String(ts + 7), headers: { h: ['y', 'z'] } }],
+      Array.from({ length: 50 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ id: 10 + i }), timestamp: String(ts + i) })),
+    ];
+    const seen: unknown[] = [];
+    for (const fetchMaxVersion of [4, 7, undefined]) {
+      const b = await startBroker({ topics: { old: 2 }, fetchMaxVersion });
+      const p = await producer(b.bootstrap);
+      const { src, stream } = await openSource({ brokers: [b.bootstrap], topics: ['old'] });
+      try {
+        for (const batch of batches) await p.produce('old', batch);
+        const recs = recordsOf(await readAll(src, stream('old'), undefined, 7));
+        expect(recs).toHaveLength(54);
+        seen.push(recs.map((r) => ({ position: r.position, raw: r.raw === undefined ? null : Buffer.from(r.raw as Uint8Array).toString() })).sort((x, y) => JSON.stringify(x.position).localeCompare(JSON.stringify(y.position))));
+      } finally {
+        await src.close();
+        await p.disconnect();
+        await b.stop();
+      }
+    }
+    // v4 and v7 give exactly what the broker's newest version (v11) gives.
+    expect(seen[0]).toEqual(seen[2]);
+    expect(seen[1]).toEqual(seen[2]);
   });
 
   it('value_format string gives {value: text} and dead-letters invalid UTF-8; bytes gives base64', async () => {
