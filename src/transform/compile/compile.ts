@@ -74,7 +74,7 @@ function validateModelConfig(c: ModelConfig, id: string, loc: SourceLocation): v
 export async function compile(cfg: ResolvedConfig, _opts: CompileOptions = {}): Promise<Manifest> {
   const dir = cfg.projectDir;
   const files = discoverProject(dir);
-  const props = readProjectProps(dir, files.yaml);
+  const props = await readProjectProps(dir, files.yaml);
   const nodes: Record<string, ManifestNode> = {};
   const relations = new Map<string, string>();
   const claimRelation = (r: Relation, id: string, file: string) => {

@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { ConfigError } from '../../core/errors.js';
+import { openPropsCache, textHash } from './props-cache.js';
 
 /** A YAML value with the line it starts on. */
 export interface At<T = unknown> {
@@ -70,13 +71,25 @@ export interface ProjectProps {
   readonly unitTests: UnitTestProps[];
 }
 
+/** What one property file declares, before the files are merged (and what the cache keeps). */
+export interface FileProps {
+  readonly models: NodeProps[];
+  readonly seeds: NodeProps[];
+  readonly snapshots: NodeProps[];
+  readonly sources: SourceProps[];
+  readonly unitTests: UnitTestProps[];
+}
+
 const TOP_KEYS = ['version', 'models', 'seeds', 'snapshots', 'sources', 'unit_tests'];
 
+type YamlModule = typeof import('yaml');
+
 class YamlFile {
-  readonly lc = new LineCounter();
+  readonly lc: InstanceType<YamlModule['LineCounter']>;
   readonly doc: Document;
-  constructor(readonly file: string, text: string) {
-    this.doc = parseDocument(text, { lineCounter: this.lc, prettyErrors: false });
+  constructor(readonly yaml: YamlModule, readonly file: string, text: string) {
+    this.lc = new yaml.LineCounter();
+    this.doc = yaml.parseDocument(text, { lineCounter: this.lc, prettyErrors: false });
     const err = this.doc.errors[0];
     if (err) {
       const pos = this.lc.linePos(err.pos[0]);
@@ -150,62 +163,88 @@ function rowsOf(y: YamlFile, v: unknown, path: (string | number)[]): Record<stri
   });
 }
 
-/** Reads every property file into one registry; a name defined twice is an error naming both files. */
-export function readProjectProps(projectDir: string, files: string[]): ProjectProps {
+/**
+ * Reads every property file into one registry; a name defined twice is an error naming both files.
+ * Files whose text is unchanged since the last run come from the cache in `.smelt/` (as dbt's
+ * partial parsing does): parsing YAML was the largest single cost of compiling a big project.
+ */
+export async function readProjectProps(projectDir: string, files: string[]): Promise<ProjectProps> {
   const props: ProjectProps = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [] };
+  const cache = openPropsCache(projectDir);
+  let yaml: YamlModule | undefined;
   for (const file of files) {
-    const y = new YamlFile(file, readFileSync(join(projectDir, file), 'utf8'));
-    const data = y.doc.toJS() as Record<string, unknown> | null;
-    if (data === null || data === undefined) continue;
-    if (!isMap(y.doc.contents)) y.fail('a property file must be a map with keys like models:, sources:', []);
-    for (const key of Object.keys(data)) {
-      if (!TOP_KEYS.includes(key)) y.fail(`unknown top-level key '${key}'`, [key], `expected one of: ${TOP_KEYS.join(', ')}`);
+    const text = readFileSync(join(projectDir, file), 'utf8');
+    const hash = textHash(text);
+    let parsed = cache.get(file, hash);
+    if (!parsed) {
+      // Loaded on the first file the cache does not hold: a fully cached project never loads the parser.
+      yaml ??= await import('yaml');
+      parsed = parseFile(new YamlFile(yaml, file, text));
+      cache.set(file, hash, parsed);
     }
     for (const kind of ['models', 'seeds', 'snapshots'] as const) {
-      asList(y, data[kind], [kind], kind).forEach((n, i) => {
-        const node = parseNode(y, n, [kind, i]);
+      for (const node of parsed[kind]) {
         const prev = props[kind].get(node.name);
-        if (prev) y.fail(`'${node.name}' is described twice (also in ${prev.file}:${prev.line})`, [kind, i]);
+        if (prev) throw new ConfigError(`'${node.name}' is described twice (also in ${prev.file}:${prev.line})`, { location: { file, line: node.line } });
         props[kind].set(node.name, node);
-      });
+      }
     }
-    asList(y, data.sources, ['sources'], 'sources').forEach((s: any, i) => {
-      const p = ['sources', i];
-      const name = asString(y, s?.name, [...p, 'name'], 'source name');
-      props.sources.push({
-        name,
-        schema: s.schema ?? name,
-        description: s.description,
-        tables: asList(y, s.tables, [...p, 'tables'], 'tables').map((t: any, j) => ({
-          ...parseNode(y, t, [...p, 'tables', j]),
-          identifier: t.identifier,
-        })),
-        file: y.file,
-        line: y.line(p),
-      });
-    });
-    asList(y, data.unit_tests, ['unit_tests'], 'unit_tests').forEach((u: any, i) => {
-      const p = ['unit_tests', i];
-      const expect = u?.expect ?? {};
-      if (!isSeq(y.doc.getIn([...p, 'given'])) && u?.given !== undefined) y.fail('given must be a list of {input, rows}', [...p, 'given']);
-      props.unitTests.push({
-        name: asString(y, u?.name, [...p, 'name'], 'unit test name'),
-        model: asString(y, u?.model, [...p, 'model'], 'unit test model'),
-        given: asList(y, u.given, [...p, 'given'], 'given').map((g: any, j) => ({
-          input: asString(y, g?.input, [...p, 'given', j, 'input'], 'input'),
-          rows: rowsOf(y, g.rows, [...p, 'given', j, 'rows']),
-          line: y.line([...p, 'given', j]),
-        })),
-        expect: {
-          rows: expect.rows === undefined ? undefined : rowsOf(y, expect.rows, [...p, 'expect', 'rows']),
-          table: expect.table === undefined ? undefined : rowsOf(y, expect.table, [...p, 'expect', 'table']),
-        },
-        vars: u.overrides?.vars ?? {},
-        file: y.file,
-        line: y.line(p),
-      });
-      if (expect.rows === undefined && expect.table === undefined) y.fail('expect needs rows: or table:', [...p, 'expect']);
-    });
+    props.sources.push(...parsed.sources);
+    props.unitTests.push(...parsed.unitTests);
   }
+  cache.save(files);
   return props;
+}
+
+/** One file's declarations; a malformed one throws a ConfigError at its line. */
+function parseFile(y: YamlFile): FileProps {
+  const out: FileProps = { models: [], seeds: [], snapshots: [], sources: [], unitTests: [] };
+  const data = y.doc.toJS() as Record<string, unknown> | null;
+  if (data === null || data === undefined) return out;
+  if (!y.yaml.isMap(y.doc.contents)) y.fail('a property file must be a map with keys like models:, sources:', []);
+  for (const key of Object.keys(data)) {
+    if (!TOP_KEYS.includes(key)) y.fail(`unknown top-level key '${key}'`, [key], `expected one of: ${TOP_KEYS.join(', ')}`);
+  }
+  // Names described twice (in this file or across files) are found when the files are merged.
+  for (const kind of ['models', 'seeds', 'snapshots'] as const) {
+    asList(y, data[kind], [kind], kind).forEach((n, i) => out[kind].push(parseNode(y, n, [kind, i])));
+  }
+  asList(y, data.sources, ['sources'], 'sources').forEach((s: any, i) => {
+    const p = ['sources', i];
+    const name = asString(y, s?.name, [...p, 'name'], 'source name');
+    out.sources.push({
+      name,
+      schema: s.schema ?? name,
+      description: s.description,
+      tables: asList(y, s.tables, [...p, 'tables'], 'tables').map((t: any, j) => ({
+        ...parseNode(y, t, [...p, 'tables', j]),
+        identifier: t.identifier,
+      })),
+      file: y.file,
+      line: y.line(p),
+    });
+  });
+  asList(y, data.unit_tests, ['unit_tests'], 'unit_tests').forEach((u: any, i) => {
+    const p = ['unit_tests', i];
+    const expect = u?.expect ?? {};
+    if (!y.yaml.isSeq(y.doc.getIn([...p, 'given'])) && u?.given !== undefined) y.fail('given must be a list of {input, rows}', [...p, 'given']);
+    out.unitTests.push({
+      name: asString(y, u?.name, [...p, 'name'], 'unit test name'),
+      model: asString(y, u?.model, [...p, 'model'], 'unit test model'),
+      given: asList(y, u.given, [...p, 'given'], 'given').map((g: any, j) => ({
+        input: asString(y, g?.input, [...p, 'given', j, 'input'], 'input'),
+        rows: rowsOf(y, g.rows, [...p, 'given', j, 'rows']),
+        line: y.line([...p, 'given', j]),
+      })),
+      expect: {
+        rows: expect.rows === undefined ? undefined : rowsOf(y, expect.rows, [...p, 'expect', 'rows']),
+        table: expect.table === undefined ? undefined : rowsOf(y, expect.table, [...p, 'expect', 'table']),
+      },
+      vars: u.overrides?.vars ?? {},
+      file: y.file,
+      line: y.line(p),
+    });
+    if (expect.rows === undefined && expect.table === undefined) y.fail('expect needs rows: or table:', [...p, 'expect']);
+  });
+  return out;
 }
