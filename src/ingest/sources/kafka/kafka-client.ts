@@ -13,8 +13,10 @@
  * (generation -1) group, so lag tools keep working.
  *
  * KafkaJS exposes no partition fetch of its own, so this file uses its
- * cluster, broker and batch modules. KafkaJS 2.2.4 is its final release, so
- * these paths do not move; package.json pins it.
+ * cluster, broker and protocol modules: KafkaJS encodes the Fetch request and
+ * sends it on its connection, and fetch-response.ts decodes the response
+ * (KafkaJS's own decoder was most of the client's CPU). KafkaJS 2.2.4 is its
+ * final release, so these paths do not move; package.json pins it.
  *
  * The client never logs: KafkaJS's own log lines are dropped, and the last
  * error line is kept (redacted) to explain a failure. Passwords never reach
@@ -236,11 +238,11 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
       };
     },
     reader(): PartitionReader {
-      const { Cluster, createLogger, socketFactory } = internals();
-      const cluster = new Cluster({
+      const kjs = internals();
+      const cluster = new kjs.Cluster({
         ...common,
-        logger: createLogger({ level, logCreator }),
-        socketFactory: socketFactory(),
+        logger: kjs.createLogger({ level, logCreator }),
+        socketFactory: kjs.socketFactory(),
         enforceRequestTimeout: true,
         allowAutoTopicCreation: false,
         isolationLevel: READ_COMMITTED,
@@ -259,7 +261,6 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
         }
       };
 
-      const kjs = internals();
       const decompress = (attributes: number, data: Buffer) => kjs.codecFor(attributes)?.decompress(data) ?? null;
       const legacy = async (recordSet: Buffer) => (await kjs.decodeMessages(new kjs.Decoder(recordSet))).filter((m) => !m.isControlRecord).map(fromKjs);
       const parse = async (d: unknown) => {
