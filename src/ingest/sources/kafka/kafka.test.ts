@@ -1,15 +1,9 @@
+/** The Kafka source: its contract, its config, and what it reads from a broker. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSource } from '../../../../test/contract/source-contract.js';
 import { groupOffsets, producer, startBroker, type Broker, type TestMessage } from '../../../../test/kafka/broker.js';
-import { makeProject, runCli, type TempProject } from '../../../../test/helpers/project.js';
+import { ingest, lastState, openSource, readAll, recordsOf } from '../../../../test/helpers/kafka-source.js';
 import { ConfigError } from '../../../core/errors.js';
-import { openWarehouse } from '../../../storage/registry.js';
-import { withConnection } from '../../../storage/warehouse.js';
-import { resolveSources } from '../../declarations.js';
-import { ingestStream } from '../../ingest-stream.js';
-import { registerSource } from '../../registry.js';
-import type { RecordBatch, Source, SourceRecord, StreamInfo } from '../../source.js';
-import { ensureStateTables, readState } from '../../state.js';
 import { streamNameOf } from './config.js';
 import { kafkaConnector } from './index.js';
 
@@ -44,37 +38,6 @@ describeSource('kafka', {
   },
 });
 
-// ---------------------------------------------------------------- helpers
-
-async function readAll(src: Source, stream: StreamInfo, state?: unknown, batchSize = 1000): Promise<RecordBatch[]> {
-  const out: RecordBatch[] = [];
-  for await (const b of src.read(stream, { state, batchSize })) out.push(b);
-  return out;
-}
-const recordsOf = (batches: RecordBatch[]): SourceRecord[] => batches.flatMap((b) => b.records);
-const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]?.state;
-
-async function openSource(config: Record<string, unknown>, sourceName = 'ev') {
-  const src = await kafkaConnector.create(kafkaConnector.parseConfig({ type: 'kafka', ...config }), { projectDir: process.cwd(), sourceName });
-  const streams = await src.discover();
-  return { src, streams, stream: (topic: string) => streams.find((s) => s.name === streamNameOf(topic))! };
-}
-
-const projectConfig = (source: Record<string, unknown>) => `import { defineConfig } from 'smelt';
-export default defineConfig({ name: 'fixture', sources: { ev: ${JSON.stringify({ type: 'kafka', ...source })} } });
-`;
-
-function query<T = Record<string, unknown>>(dir: string, sql: string): T[] {
-  const r = runCli(['query', sql, '--format', 'json', '--limit', '0'], { cwd: dir });
-  if (r.code !== 0) throw new Error(`smelt query failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return JSON.parse(r.stdout) as T[];
-}
-
-function ingest(dir: string, ...args: string[]) {
-  const r = runCli(['ingest', ...args], { cwd: dir });
-  if (r.code !== 0) throw new Error(`smelt ingest failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
 
 // ---------------------------------------------------------------- config
 
@@ -236,131 +199,6 @@ describe('kafka source', () => {
       expect(`${err!.message} ${(err as { hint?: string }).hint ?? ''}`).not.toContain(password);
     } finally {
       await sasl.src.close();
-    }
-  });
-});
-
-// ---------------------------------------------------------------- through the pipeline
-
-describe('kafka through smelt ingest', () => {
-  let broker: Broker;
-  let prod: Producer;
-  let project: TempProject;
-  beforeAll(async () => {
-    broker = await startBroker({ topics: { 'shop.orders': 3, clicks: 2 } });
-    prod = await producer(broker.bootstrap);
-    project = makeProject({ 'smelt.config.ts': projectConfig({ brokers: [broker.bootstrap], topics: ['shop.orders', 'clicks'], max_record_bytes: 2000 }) }, 'smelt-kafka-');
-  });
-  afterAll(async () => {
-    project?.remove();
-    await prod?.disconnect();
-    await broker?.stop();
-  });
-
-  it('lands records with their metadata, and bad payloads as dead letters with a reason', async () => {
-    await prod.produce('shop.orders', [
-      ...Array.from({ length: 200 }, (_, i) => ({ key: `c${i % 7}`, value: JSON.stringify({ id: i + 1, amount: 10 }), headers: { src: 'web' } })),
-      { key: 'bad-json', value: '{"id": 9001, "amount":' },
-      { key: 'bad-utf8', value: Buffer.concat([Buffer.from('{"id": 9002, "name": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]) },
-      { key: 'too-big', value: JSON.stringify({ id: 9003, pad: 'x'.repeat(5000) }) },
-      { key: 'not-object', value: '[1, 2, 3]' },
-    ]);
-    await prod.produce('clicks', Array.from({ length: 50 }, (_, i) => ({ value: JSON.stringify({ id: i + 1, page: `/p${i}` }) })));
-    ingest(project.dir);
-
-    const rows = query<{ id: number; _smelt_partition: number; _smelt_offset: number; _smelt_key: string; _smelt_headers: string; _smelt_timestamp: string }>(
-      project.dir,
-      'select id, _smelt_partition, _smelt_offset, _smelt_key, _smelt_headers, _smelt_timestamp from bronze.ev_shop_orders order by id',
-    );
-    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-    expect(rows[0]).toMatchObject({ _smelt_key: 'c0', _smelt_headers: '{"src":"web"}' });
-    expect(typeof rows[0]!._smelt_partition).toBe('number');
-    expect(rows[0]!._smelt_timestamp).toMatch(/^\d{4}-\d\d-\d\d /);
-    expect(new Set(rows.map((r) => `${r._smelt_partition}:${r._smelt_offset}`)).size).toBe(200);
-    expect(query<{ n: number }>(project.dir, 'select count(*) as n from bronze.ev_clicks')[0]!.n).toBe(50);
-
-    const dead = query<{ stream: string; position: string; error: string; payload: string }>(project.dir, "select stream, position, error, payload from smelt_state.dead_letters where source = 'ev'");
-    const byKey = Object.fromEntries(dead.map((d) => [JSON.parse(d.position).key, d]));
-    expect(Object.keys(byKey).sort()).toEqual(['bad-json', 'bad-utf8', 'not-object', 'too-big']);
-    expect(byKey['bad-json']).toMatchObject({ stream: 'shop_orders', payload: '{"id": 9001, "amount":' });
-    expect(byKey['bad-json']!.error).toMatch(/^malformed JSON/);
-    expect(byKey['bad-utf8']!.error).toBe('invalid UTF-8');
-    expect(byKey['too-big']!.error).toMatch(/exceeds max_record_bytes \(2000\)/);
-    expect(byKey['not-object']!.error).toMatch(/expected a JSON object/);
-    for (const d of dead) expect(JSON.parse(d.position)).toHaveProperty('offset');
-  });
-
-  it('resumes after a restart without duplicates, and commits group offsets equal to the stored state', async () => {
-    ingest(project.dir); // nothing new
-    await prod.produce('shop.orders', Array.from({ length: 100 }, (_, i) => ({ value: JSON.stringify({ id: 1000 + i, amount: 1 }) })));
-    ingest(project.dir);
-    const counts = query<{ n: number; d: number }>(project.dir, "select count(*) as n, count(distinct _smelt_partition || ':' || _smelt_offset) as d from bronze.ev_shop_orders");
-    expect(counts[0]).toEqual({ n: 300, d: 300 });
-    const state = query<{ state: string }>(project.dir, "select state from smelt_state.ingest_state where source = 'ev' and stream = 'shop_orders'");
-    const stored = JSON.parse(state[0]!.state) as { topic: string; partitions: Record<string, string> };
-    expect(stored.topic).toBe('shop.orders');
-    expect(Object.values(stored.partitions).reduce((a, o) => a + Number(o), 0)).toBe(304); // 300 rows + 4 dead letters
-    const committed = await groupOffsets(broker.bootstrap, 'smelt-ev', 'shop.orders');
-    expect(committed).toEqual(Object.fromEntries(Object.entries(stored.partitions).map(([p, o]) => [Number(p), o])));
-  });
-});
-
-// ---------------------------------------------------------------- commit order
-
-describe('kafka group offsets and the warehouse commit', () => {
-  let broker: Broker;
-  let prod: Producer;
-  beforeAll(async () => {
-    broker = await startBroker({ topics: { ordered: 3 } });
-    prod = await producer(broker.bootstrap);
-  });
-  afterAll(async () => {
-    await prod?.disconnect();
-    await broker?.stop();
-  });
-
-  it('commits a batch\'s offsets only after its state is committed in the warehouse', async () => {
-    await prod.produce('ordered', Array.from({ length: 500 }, (_, i) => ({ value: JSON.stringify({ id: i }) })));
-    const wh = await openWarehouse({ type: 'duckdb', path: ':memory:' }, { projectDir: process.cwd() });
-    const checks: { committedInWarehouse: boolean; groupBefore: Record<number, string>; offsets: Record<string, string> }[] = [];
-    // Wrap the real connector: at each commit(), look at the warehouse from another connection and at the group.
-    registerSource('kafka', async () => ({
-      ...kafkaConnector,
-      async create(cfg, ctx) {
-        const inner = await kafkaConnector.create(cfg, ctx);
-        return {
-          check: (o) => inner.check(o),
-          discover: (o) => inner.discover(o),
-          read: (s, o) => inner.read(s, o),
-          close: () => inner.close(),
-          async commit(stream, state, o) {
-            const stored = await withConnection(wh, (c) => readState(c, wh.dialect, 'ev', stream.name));
-            const offsets = (state as { partitions: Record<string, string> }).partitions;
-            checks.push({ committedInWarehouse: JSON.stringify(stored) === JSON.stringify(state), groupBefore: await groupOffsets(broker.bootstrap, 'g-order', 'ordered'), offsets });
-            await inner.commit!(stream, state, o);
-          },
-        };
-      },
-    }));
-    try {
-      const [src] = await resolveSources([{ name: 'ev', file: 'smelt.config.ts', value: { type: 'kafka', brokers: [broker.bootstrap], topics: ['ordered'], group_id: 'g-order', batch_size: 100 } }]);
-      const out = await withConnection(wh, async (conn) => {
-        await ensureStateTables(conn, wh.dialect);
-        return ingestStream(src!, 'ordered', wh, conn, { projectDir: process.cwd() });
-      });
-      expect(out.rows).toBe(500);
-      expect(checks.length).toBeGreaterThanOrEqual(5);
-      for (const [i, c] of checks.entries()) {
-        expect(c.committedInWarehouse, `batch ${i}: state in the warehouse before the group commit`).toBe(true);
-        // Before this commit, the group holds the previous batch's offsets (never this batch's).
-        const prev = i === 0 ? {} : Object.fromEntries(Object.entries(checks[i - 1]!.offsets).map(([p, o]) => [Number(p), o]));
-        expect(Object.fromEntries(Object.entries(c.groupBefore).filter(([, o]) => o !== '0'))).toEqual(Object.fromEntries(Object.entries(prev).filter(([, o]) => o !== '0')));
-      }
-      const final = checks[checks.length - 1]!.offsets;
-      expect(await groupOffsets(broker.bootstrap, 'g-order', 'ordered')).toEqual(Object.fromEntries(Object.entries(final).map(([p, o]) => [Number(p), o])));
-    } finally {
-      registerSource('kafka', async () => kafkaConnector);
-      await wh.close();
     }
   });
 });

@@ -1,0 +1,38 @@
+/**
+ * Shared fixtures of the Kafka source tests (src/ingest/sources/kafka/*.test.ts): opening the
+ * connector on a broker, reading a stream to the end, and a project that ingests from it.
+ */
+import type { RecordBatch, Source, SourceRecord, StreamInfo } from '../../src/ingest/source.js';
+import { streamNameOf } from '../../src/ingest/sources/kafka/config.js';
+import { kafkaConnector } from '../../src/ingest/sources/kafka/index.js';
+import { runCli } from './project.js';
+
+export async function readAll(src: Source, stream: StreamInfo, state?: unknown, batchSize = 1000): Promise<RecordBatch[]> {
+  const out: RecordBatch[] = [];
+  for await (const b of src.read(stream, { state, batchSize })) out.push(b);
+  return out;
+}
+export const recordsOf = (batches: RecordBatch[]): SourceRecord[] => batches.flatMap((b) => b.records);
+export const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]?.state;
+
+export async function openSource(config: Record<string, unknown>, sourceName = 'ev') {
+  const src = await kafkaConnector.create(kafkaConnector.parseConfig({ type: 'kafka', ...config }), { projectDir: process.cwd(), sourceName });
+  const streams = await src.discover();
+  return { src, streams, stream: (topic: string) => streams.find((s) => s.name === streamNameOf(topic))! };
+}
+
+export const projectConfig = (source: Record<string, unknown>) => `import { defineConfig } from 'smelt';
+export default defineConfig({ name: 'fixture', sources: { ev: ${JSON.stringify({ type: 'kafka', ...source })} } });
+`;
+
+export function query<T = Record<string, unknown>>(dir: string, sql: string): T[] {
+  const r = runCli(['query', sql, '--format', 'json', '--limit', '0'], { cwd: dir });
+  if (r.code !== 0) throw new Error(`smelt query failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout) as T[];
+}
+
+export function ingest(dir: string, ...args: string[]) {
+  const r = runCli(['ingest', ...args], { cwd: dir });
+  if (r.code !== 0) throw new Error(`smelt ingest failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
