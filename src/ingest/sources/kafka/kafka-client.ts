@@ -16,21 +16,21 @@
  * cluster, broker and protocol modules: KafkaJS encodes the Fetch request and
  * sends it on its connection, and fetch-response.ts decodes the response
  * (KafkaJS's own decoder was most of the client's CPU). KafkaJS 2.2.4 is its
- * final release, so these paths do not move; package.json pins it.
+ * final release, so these paths do not move; package.json pins it. They are
+ * typed in kafkajs-internals.ts.
  *
  * The client never logs: KafkaJS's own log lines are dropped, and the last
  * error line is kept (redacted) to explain a failure. Passwords never reach
  * messages: every text that leaves this file passes through `scrub()`.
  * SMELT_DEBUG_KAFKA=1 prints the client's log lines (scrubbed) to stderr.
  */
-import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
-import type { IHeaders, KafkaConfig as KafkaJsConfig, SASLOptions } from 'kafkajs';
+import type { KafkaConfig as KafkaJsConfig, SASLOptions } from 'kafkajs';
 import { redact } from '../../../core/redact.js';
 import { decodeFetchResponse, type DecodedFetch, type DecodedMessage } from './fetch-response.js';
+import { fromKjs, internals, type KjsError, type KjsFetchArgs } from './kafkajs-internals.js';
 
 const { Kafka, logLevel } = kafkajs;
-const require = createRequire(import.meta.url);
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];
@@ -101,88 +101,6 @@ export interface KafkaClient {
   scrub(text: string): string;
 }
 
-// ---- the KafkaJS internals this file uses (kafkajs/src, CommonJS) ------------------------------
-
-interface KjsMessage {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers?: IHeaders;
-  timestamp: string;
-  isControlRecord?: boolean;
-}
-interface KjsPartitionData {
-  partition: number;
-  highWatermark: string;
-  messages: KjsMessage[];
-}
-interface KjsBatch {
-  messages: KjsMessage[];
-  messagesWithinOffset: KjsMessage[];
-}
-interface KjsFetchArgs {
-  replicaId: number;
-  isolationLevel: number;
-  maxWaitTime: number;
-  minBytes: number;
-  maxBytes: number;
-  topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
-}
-/** A protocol request as KafkaJS's connection sends it: the encoder, and the response's decode and parse. */
-interface KjsProtocolRequest {
-  request: { apiVersion: number };
-  response: { decode(raw: Buffer): Promise<unknown>; parse(data: unknown): Promise<unknown> };
-  requestTimeout: number;
-}
-interface KjsBroker {
-  fetch(req: KjsFetchArgs): Promise<{ responses: { topicName: string; partitions: KjsPartitionData[] }[] }>;
-  lookupRequest(apiKey: number, definition: unknown): (req: KjsFetchArgs) => KjsProtocolRequest;
-  connectionPool: { send(r: KjsProtocolRequest): Promise<unknown> };
-  disconnect(): Promise<void>;
-  offsetCommit(req: {
-    groupId: string;
-    groupGenerationId: number;
-    memberId: string;
-    retentionTime?: number;
-    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
-  }): Promise<unknown>;
-}
-interface KjsCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addTargetTopic(topic: string): Promise<void>;
-  refreshMetadata(): Promise<void>;
-  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
-  findBroker(q: { nodeId: string }): Promise<KjsBroker>;
-  findGroupCoordinator(q: { groupId: string }): Promise<KjsBroker>;
-}
-interface KjsError extends Error {
-  retriable?: boolean;
-  type?: string;
-  partition?: number;
-}
-
-interface KjsCodec {
-  decompress(data: Buffer): Promise<Buffer>;
-}
-
-const internals = () => ({
-  Cluster: require('kafkajs/src/cluster/index.js') as new (o: Record<string, unknown>) => KjsCluster,
-  Batch: require('kafkajs/src/consumer/batch.js') as new (topic: string, fetchedOffset: string, data: KjsPartitionData) => KjsBatch,
-  createLogger: (require('kafkajs/src/loggers/index.js') as { createLogger: (o: Record<string, unknown>) => unknown }).createLogger,
-  socketFactory: require('kafkajs/src/network/socketFactory.js') as () => unknown,
-  fetchApiKey: (require('kafkajs/src/protocol/requests/apiKeys.js') as { Fetch: number }).Fetch,
-  fetchRequests: (require('kafkajs/src/protocol/requests/index.js') as { requests: { Fetch: unknown } }).requests.Fetch,
-  /** Throws KafkaJS's error for the first partition error (KafkaJSOffsetOutOfRange with its partition, …). */
-  parseFetch: (require('kafkajs/src/protocol/requests/fetch/v0/response.js') as { parse(d: unknown): Promise<unknown> }).parse,
-  createErrorFromCode: (require('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error }).createErrorFromCode,
-  codecFor: (require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes(a: number): KjsCodec | null }).lookupCodecByAttributes,
-  Decoder: require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown,
-  decodeMessages: require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (d: unknown) => Promise<KjsMessage[]>,
-});
-
-/** KafkaJS's message (offsets and timestamps as text) as the source reads it. */
-const fromKjs = (m: KjsMessage): FetchedMessage => ({ offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers, timestamp: Number(m.timestamp) });
 
 const READ_COMMITTED = 1;
 /** Consecutive failed fetch rounds (leader moves, lost connections) before a read gives up. */
