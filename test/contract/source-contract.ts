@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Source, SourceConnector, StreamInfo, RecordBatch } from '../../src/ingest/source.js';
+import { readAll } from '../helpers/read-stream.js';
 
 export interface SourceFixture<Cfg = unknown> {
   readonly connector: SourceConnector<Cfg>;
@@ -25,11 +26,6 @@ const selected = (name: string) => {
   return !only || only.length === 0 || only.includes(name);
 };
 
-async function readAll(src: Source, stream: StreamInfo, state: unknown, batchSize: number): Promise<RecordBatch[]> {
-  const out: RecordBatch[] = [];
-  for await (const b of src.read(stream, { state, batchSize })) out.push(b);
-  return out;
-}
 
 const ids = (fx: SourceFixture, batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => fx.idOf(r)));
 

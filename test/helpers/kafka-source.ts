@@ -2,17 +2,12 @@
  * Shared fixtures of the Kafka source tests (src/ingest/sources/kafka/*.test.ts): opening the
  * connector on a broker, reading a stream to the end, and a project that ingests from it.
  */
-import type { RecordBatch, Source, SourceRecord, StreamInfo } from '../../src/ingest/source.js';
+import type { RecordBatch } from '../../src/ingest/source.js';
 import { streamNameOf } from '../../src/ingest/sources/kafka/config.js';
 import { kafkaConnector } from '../../src/ingest/sources/kafka/index.js';
 import { runCli } from './project.js';
 
-export async function readAll(src: Source, stream: StreamInfo, state?: unknown, batchSize = 1000): Promise<RecordBatch[]> {
-  const out: RecordBatch[] = [];
-  for await (const b of src.read(stream, { state, batchSize })) out.push(b);
-  return out;
-}
-export const recordsOf = (batches: RecordBatch[]): SourceRecord[] => batches.flatMap((b) => b.records);
+export { readAll, recordsOf } from './read-stream.js';
 export const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]?.state;
 
 export async function openSource(config: Record<string, unknown>, sourceName = 'ev') {

@@ -35,11 +35,7 @@ export async function tempDatabase(tag: string) {
   };
 }
 
-export async function readAll(src: Source, stream: StreamInfo, state: unknown, batchSize: number): Promise<RecordBatch[]> {
-  const out: RecordBatch[] = [];
-  for await (const b of src.read(stream, { state, batchSize })) out.push(b);
-  return out;
-}
+export { readAll } from './read-stream.js';
 export const idsOf = (batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => Number(r.data!.id)));
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 export const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);

@@ -4,6 +4,7 @@ import { describeSource } from '../../../../test/contract/source-contract.js';
 import { makeProject, runCli, type TempProject } from '../../../../test/helpers/project.js';
 import type { RecordBatch, Source, StreamInfo } from '../../source.js';
 import { mysqlConnector } from './index.js';
+import { readAll } from '../../../../test/helpers/read-stream.js';
 
 /** The server under test: MYSQL_TEST_URL, default the local MariaDB/MySQL (root, no password). */
 const SERVER = process.env.MYSQL_TEST_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -28,11 +29,6 @@ async function tempDatabase(tag: string) {
   };
 }
 
-async function readAll(src: Source, stream: StreamInfo, state: unknown, batchSize: number): Promise<RecordBatch[]> {
-  const out: RecordBatch[] = [];
-  for await (const b of src.read(stream, { state, batchSize })) out.push(b);
-  return out;
-}
 const idsOf = (batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => Number(r.data!.id)));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
