@@ -20,11 +20,7 @@ export const projectConfig = (source: Record<string, unknown>) => `import { defi
 export default defineConfig({ name: 'fixture', sources: { ev: ${JSON.stringify({ type: 'kafka', ...source })} } });
 `;
 
-export function query<T = Record<string, unknown>>(dir: string, sql: string): T[] {
-  const r = runCli(['query', sql, '--format', 'json', '--limit', '0'], { cwd: dir });
-  if (r.code !== 0) throw new Error(`smelt query failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return JSON.parse(r.stdout) as T[];
-}
+export { queryJson as query } from './project.js';
 
 export function ingest(dir: string, ...args: string[]) {
   const r = runCli(['ingest', ...args], { cwd: dir });

@@ -51,6 +51,13 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `smelt query <sql> --format json` in `cwd`: every row, or an error with what the CLI printed. */
+export function queryJson<T = Record<string, unknown>>(cwd: string, sql: string, env?: Record<string, string>): T[] {
+  const r = runCli(['query', sql, '--format', 'json', '--limit', '0'], { cwd, env });
+  if (r.code !== 0) throw new Error(`smelt query failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return JSON.parse(r.stdout) as T[];
+}
+
 /** Runs `smelt <args>` asynchronously (for kill tests); resolves with the child process handle. */
 export function spawnCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
   return spawn(process.execPath, [BIN, ...args], {

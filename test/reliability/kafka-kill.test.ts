@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupOffsets, producer, startBroker, type Broker } from '../kafka/broker.js';
-import { makeProject, runCli, spawnCli, type TempProject } from '../helpers/project.js';
+import { makeProject, queryJson, runCli, spawnCli, type TempProject } from '../helpers/project.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../postgres/pg-test-db.js';
 
 const PARTITIONS = 4;
@@ -22,11 +22,7 @@ const message = (seq: number) => ({ partition: seq % PARTITIONS, key: `k${seq}`,
 
 type Env = Record<string, string>;
 
-function query<T>(dir: string, sql: string, env: Env): T[] {
-  const r = runCli(['query', sql, '--format', 'json', '--limit', '0'], { cwd: dir, env });
-  if (r.code !== 0) throw new Error(`smelt query failed (${r.code}): ${r.stderr}${r.stdout}`);
-  return JSON.parse(r.stdout) as T[];
-}
+const query = <T>(dir: string, sql: string, env: Env): T[] => queryJson<T>(dir, sql, env);
 
 function storedOffsets(dir: string, env: Env): Record<number, bigint> {
   const tables = query<{ n: number }>(dir, "select count(*) as n from information_schema.tables where table_schema = 'smelt_state' and table_name = 'ingest_state'", env);
