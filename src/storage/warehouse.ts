@@ -78,6 +78,35 @@ export interface CsvLoadOutcome {
   readonly rejects: readonly { readonly line: number; readonly column: string; readonly error: string; readonly fields: readonly (string | null)[] }[];
 }
 
+/**
+ * NDJSON lines for the engine to parse and type itself (`Connection.loadJsonLines`): the lines of
+ * some files, each file's after its `afterLine`, each line a JSON object whose keys are the data
+ * columns' names.
+ */
+export interface JsonLinesLoadInput {
+  readonly files: readonly {
+    /** Absolute path of the file. */
+    readonly path: string;
+    /** Lines 1…afterLine are already loaded (0: none). */
+    readonly afterLine: number;
+    /** Table columns with one value for every row of this file (the file, the load time, the batch id). */
+    readonly constants: readonly { readonly name: string; readonly type: LogicalType; readonly value: unknown }[];
+  }[];
+  /** The table's data columns: a record's key is its column's name. */
+  readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
+  /** Table column for the line number. */
+  readonly lineColumn: string;
+  /** A line longer than this (in bytes) is not taken. */
+  readonly maxRecordBytes: number;
+}
+
+/**
+ * Loaded, or refused with the reason: some line is not one the engine takes exactly as ingestion's
+ * record path would (a bad record, a new column, a value of another type…). A refusal leaves the
+ * transaction aborted: the caller rolls back and loads those lines as records.
+ */
+export type JsonLinesLoadOutcome = { readonly loaded: true; readonly rows: number } | { readonly loaded: false; readonly reason: string };
+
 /** Engine-specific SQL the planner asks for. Adapters extend `StandardDialect` and override what differs. */
 export interface SqlDialect {
   quoteIdent(name: string): string;
@@ -117,6 +146,11 @@ export interface Connection {
    * (`CsvValueError`). Only engines with `capabilities.readsFiles`.
    */
   loadCsv?(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome>;
+  /**
+   * Appends NDJSON lines parsed by the engine, all or none (see JsonLinesLoadInput). Only engines
+   * with `capabilities.readsFiles`.
+   */
+  loadJsonLines?(table: Relation, input: JsonLinesLoadInput, opts?: CallOptions): Promise<JsonLinesLoadOutcome>;
   close(): Promise<void>;
 }
 

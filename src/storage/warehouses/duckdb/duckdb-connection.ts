@@ -1,8 +1,9 @@
 import { JsonDuckDBValueConverter, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api';
 import { AbortedError, WarehouseError } from '../../../core/errors.js';
 import type { ColumnInfo, Relation, Row } from '../../../core/types.js';
-import type { BulkLoadInput, CallOptions, Connection, CsvLoadInput, CsvLoadOutcome, QueryResult } from '../../warehouse.js';
+import type { BulkLoadInput, CallOptions, Connection, CsvLoadInput, CsvLoadOutcome, JsonLinesLoadInput, JsonLinesLoadOutcome, QueryResult } from '../../warehouse.js';
 import { loadCsvFile } from './duckdb-csv.js';
+import { loadJsonLinesFile } from './duckdb-json-lines.js';
 import type { DuckDBDialect } from './duckdb-dialect.js';
 import { logicalTypeOf, normalizeValue } from './duckdb-values.js';
 
@@ -142,6 +143,16 @@ export class DuckDBWarehouseConnection implements Connection {
   /** DuckDB parses the file itself (duckdb-csv.ts). */
   loadCsv(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome> {
     return this.guard(opts, () => loadCsvFile(this.conn, this.dialect, table, input));
+  }
+
+  /** DuckDB parses and types the lines itself (duckdb-json-lines.ts). */
+  loadJsonLines(table: Relation, input: JsonLinesLoadInput, opts?: CallOptions): Promise<JsonLinesLoadOutcome> {
+    return this.guard(opts, async () => {
+      const out = await loadJsonLinesFile(this.conn, this.dialect, table, input);
+      // An interrupt is a refusal to the statement, not to the caller.
+      if (opts?.signal?.aborted) throw new AbortedError('cancelled');
+      return out;
+    });
   }
 
   async close(): Promise<void> {
