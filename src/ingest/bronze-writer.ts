@@ -4,7 +4,7 @@
  * warehouse transaction. A crash before COMMIT loses the batch and its state
  * alike, so the next run re-reads it: exactly once.
  */
-import type { Relation } from '../core/types.js';
+import type { LogicalType, Relation } from '../core/types.js';
 import { unlink } from 'node:fs/promises';
 import { AbortedError, BulkRowError, CsvValueError } from '../core/errors.js';
 import type { Connection, Warehouse } from '../storage/warehouse.js';
@@ -99,6 +99,70 @@ export class BronzeWriter {
     return this.options.schema_contract === 'evolve' || declared.every((c) => types.has(c.name) && shape.data.some((t) => t.name === c.name));
   }
 
+  /**
+   * May this stream's NDJSON come as lines the warehouse parses itself (`RecordBatch.lines`)? Where
+   * the lines can only be what the record path makes of them: typed landing, no merge (it dedups in
+   * JavaScript), no declared columns (they may retype values). The warehouse checks the rest per line.
+   */
+  acceptsLines(): boolean {
+    return Boolean(this.wh.capabilities.readsFiles && this.conn.loadJsonLines) && this.options.landing === 'typed' && !this.ctx.merge && !this.ctx.declared;
+  }
+
+  /**
+   * Loads a lines batch whole (every part), with its state, in one transaction. Undefined when the
+   * warehouse hands the lines back (the table does not exist yet, or some line is not one it takes
+   * exactly as the record path would): nothing was written, and the caller loads the parts another way.
+   */
+  async loadLines(p: PreparedBatch): Promise<BatchOutcome | undefined> {
+    const { parts, lineField } = p.batch.lines!;
+    const shape = await this.loadShape();
+    if (!shape.exists || !this.conn.loadJsonLines) return undefined;
+    const lineColumn = metaColumn(normalizeName(lineField));
+    const files: { path: string; afterLine: number; constants: { name: string; type: LogicalType; value: unknown }[] }[] = [];
+    for (const part of parts) {
+      const constants: { name: string; type: LogicalType; value: unknown }[] = [];
+      for (const m of this.ctx.metaColumns) {
+        if (!shape.all.includes(m.name)) return undefined;
+        if (m.name === lineColumn) continue;
+        const field = this.stream.positionFields.find((f) => metaColumn(normalizeName(f.name)) === m.name);
+        const value = m.name === META_LOADED_AT ? p.loadedAt : m.name === META_BATCH ? p.batchId : field && field.name in part.position ? part.position[field.name] : undefined;
+        if (value === undefined) return undefined;
+        constants.push({ name: m.name, type: m.type, value });
+      }
+      files.push({ path: part.path, afterLine: part.afterLine, constants });
+    }
+    let rows = 0;
+    try {
+      await this.conn.begin();
+      try {
+        for (const part of parts) await this.supersede(part.supersedes, shape);
+        const out = await this.conn.loadJsonLines(this.loadTarget, { files, columns: shape.data, lineColumn, maxRecordBytes: this.options.max_record_bytes });
+        if (!out.loaded) {
+          await this.conn.rollback().catch(() => undefined);
+          return undefined;
+        }
+        rows = out.rows;
+        if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);
+        await this.conn.commit();
+      } catch (e) {
+        await this.conn.rollback().catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      this.planned = undefined;
+      throw e;
+    }
+    return { rows, deadLetters: 0, changes: [] };
+  }
+
+  /** A changed file replaces its earlier rows: delete them (inside the batch's transaction). */
+  private async supersede(supersedes: RecordBatch['supersedes'], shape: TableShape): Promise<void> {
+    if (!supersedes || !shape.exists) return;
+    const d = this.d;
+    const cond = Object.entries(supersedes).map(([k, v]) => `${d.quoteIdent(metaColumn(normalizeName(k)))} = ${d.literal(v)}`).join(' AND ');
+    await this.conn.execute(`DELETE FROM ${d.relation(this.loadTarget)} WHERE ${cond}`);
+  }
+
   /** Writes one batch and the stream state, atomically. */
   async write(batch: RecordBatch, batchId: string): Promise<BatchOutcome> {
     return this.load(await this.prepare(batch, batchId));
@@ -176,10 +240,7 @@ export class BronzeWriter {
         } else {
           for (const c of p.columns.slice(shape.data.length)) await this.conn.execute(d.addColumn(this.loadTarget, c.name, d.typeName(c.type)));
         }
-        if (batch.supersedes && shape.exists) {
-          const cond = Object.entries(batch.supersedes).map(([k, v]) => `${d.quoteIdent(metaColumn(normalizeName(k)))} = ${d.literal(v)}`).join(' AND ');
-          await this.conn.execute(`DELETE FROM ${d.relation(this.loadTarget)} WHERE ${cond}`);
-        }
+        await this.supersede(batch.supersedes, shape);
         loaded = rows.length;
         if (batch.file) {
           const out = await loadFileBatch(this.conn, this.loadTarget, this.stream, batch.file, { [META_LOADED_AT]: loadedAt, [META_BATCH]: batchId }, checked);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { Connection, Warehouse } from '../storage/warehouse.js';
-import { BronzeWriter } from './bronze-writer.js';
+import { BronzeWriter, type BatchOutcome } from './bronze-writer.js';
 import type { PreparedBatch } from './prepare-batch.js';
 import { streamTable, type ResolvedSource } from './declarations.js';
 import type { SchemaChange } from './normalize.js';
@@ -16,6 +16,9 @@ import { readState } from './state.js';
 import { FILE_BATCH_ROWS, fileFolder } from './file-batches.js';
 import { rm } from 'node:fs/promises';
 import type { FileOffer } from './source.js';
+
+/** Lines batches the warehouse may hand back in a row before the stream's lines are read as records for the rest of the run. */
+const GIVE_UP_AFTER = 4;
 
 /** A JSON copy of a batch state: what the warehouse stores, and safe from later changes by the source. */
 const snapshot = (state: unknown): unknown => (state === undefined ? undefined : JSON.parse(JSON.stringify(state)));
@@ -68,7 +71,7 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     const files: FileOffer | undefined = (await writer.acceptsFiles())
       ? { dir: await fileFolder(opts.projectDir, src.name, streamName), rows: Math.max(src.options.batch_size, FILE_BATCH_ROWS) }
       : undefined;
-    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files })[Symbol.asyncIterator]();
+    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files, jsonLines: writer.acceptsLines() })[Symbol.asyncIterator]();
     const ahead = (): Promise<PreparedBatch | undefined> => {
       const p = it.next().then((r) => {
         if (r.done) return undefined;
@@ -77,6 +80,45 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
       });
       p.catch(() => undefined); // awaited below, or dropped when a load failed first
       return p;
+    };
+    /** A batch is committed: count it, and acknowledge its state to the source. */
+    const committed = async (prepared: PreparedBatch, out: BatchOutcome) => {
+      batchId = prepared.batchId;
+      lastState = prepared.batch.state;
+      rows += out.rows;
+      deadLetters += out.deadLetters;
+      batches++;
+      changes.push(...out.changes);
+      opts.onBatch?.(out);
+      if (!replace) await source.commit?.(stream, prepared.batch.state, { signal: opts.signal });
+    };
+    let refusals = 0;
+    /**
+     * A lines batch: all parts at once; where the warehouse hands them back, each part on its own;
+     * where it hands a single part back, that part's records as ordinary batches, in order.
+     */
+    const loadLines = async (prepared: PreparedBatch): Promise<void> => {
+      // A stream whose lines the warehouse keeps handing back (dirty files) is read as records:
+      // asking again for every file would only add the cost of each refused statement.
+      if (refusals < GIVE_UP_AFTER) {
+        const out = await writer.loadLines(prepared);
+        if (out) {
+          refusals = 0;
+          return committed(prepared, out);
+        }
+        refusals++;
+      }
+      const { parts, lineField } = prepared.batch.lines!;
+      if (parts.length > 1) {
+        for (const part of parts) {
+          await loadLines(await writer.prepare({ records: [], state: snapshot(part.state), lines: { parts: [part], lineField } }, randomUUID()));
+        }
+        return;
+      }
+      for await (const b of parts[0]!.fallback()) {
+        const p = await writer.prepare({ ...b, state: snapshot(b.state) }, randomUUID());
+        await committed(p, await writer.load(p));
+      }
     };
     let next = ahead();
     let done = false;
@@ -88,19 +130,20 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
           break;
         }
         let started = false;
-        const out = await writer.load(prepared, () => {
+        const reading = () => {
           next = ahead();
           started = true;
-        });
+        };
+        if (prepared.batch.lines) {
+          // The warehouse parses the lines on its own threads: read ahead (e.g. hash the next file) meanwhile.
+          // Safe as for any batch: a batch prepared against a shape the fallback then changed is prepared again.
+          reading();
+          await loadLines(prepared);
+          continue;
+        }
+        const out = await writer.load(prepared, reading);
         if (!started) next = ahead();
-        batchId = prepared.batchId;
-        lastState = prepared.batch.state;
-        rows += out.rows;
-        deadLetters += out.deadLetters;
-        batches++;
-        changes.push(...out.changes);
-        opts.onBatch?.(out);
-        if (!replace) await source.commit?.(stream, prepared.batch.state, { signal: opts.signal });
+        await committed(prepared, out);
       }
     } finally {
       // A read still in flight (a load failed) is not waited for: it may wait for new data without

@@ -64,6 +64,35 @@ export interface RecordBatch {
   readonly supersedes?: Readonly<Record<string, unknown>>;
   /** The batch's rows as a CSV file instead of `records` (only when the read was offered `files`). */
   readonly file?: CsvChunk;
+  /** The batch's records as NDJSON lines of a file instead of `records` (only when the read was offered `jsonLines`). */
+  readonly lines?: JsonLinesChunk;
+}
+
+/**
+ * NDJSON files, or their rest from a line on, for the warehouse to parse itself
+ * (`Connection.loadJsonLines`) instead of `records`: one part per file, loaded together in one
+ * transaction. The batch's `state` holds once every part is loaded. Where the warehouse does not
+ * take the lines as they are (a bad record, a new column…), the loader rolls back and loads the
+ * parts one by one, and a part it still does not take as that part's `fallback()`: the same records
+ * as ordinary batches, each with its own state.
+ */
+export interface JsonLinesChunk {
+  readonly parts: readonly JsonLinesPart[];
+  /** The position field that holds the line number. */
+  readonly lineField: string;
+}
+
+/** The lines of one file after `afterLine`, each positioned at `position` plus its line number. */
+export interface JsonLinesPart {
+  readonly path: string;
+  readonly afterLine: number;
+  /** Position fields with one value for every line (e.g. the file). */
+  readonly position: Readonly<Record<string, unknown>>;
+  /** The state once this part and the ones before it are loaded. */
+  readonly state: unknown;
+  /** As `RecordBatch.supersedes`, for this part. */
+  readonly supersedes?: Readonly<Record<string, unknown>>;
+  fallback(): AsyncIterable<RecordBatch>;
 }
 
 /**
@@ -99,6 +128,8 @@ export interface ReadOptions extends CallOptions {
   readonly batchSize: number;
   /** The batches may be CSV files (`RecordBatch.file`) instead of records, when the source can write them. */
   readonly files?: FileOffer;
+  /** The batches may be NDJSON lines (`RecordBatch.lines`) that the warehouse parses itself. */
+  readonly jsonLines?: boolean;
 }
 
 export interface CheckResult {

@@ -27,35 +27,13 @@ import { ingestStream } from '../../src/ingest/ingest-stream.js';
 import { ensureStateTables } from '../../src/ingest/state.js';
 import { openWarehouse } from '../../src/storage/registry.js';
 import type { Connection, Warehouse } from '../../src/storage/warehouse.js';
+import { prng, type Rng } from '../helpers/prng.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const CASES = Number(process.env.FUZZ_CASES ?? 3000);
 /** max_record_bytes: small in even rounds (cheap huge lines), large in odd ones (deep nesting gets past the size check). */
 const maxRecordBytes = (round: number) => (round % 2 ? 200_000 : 4096);
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-  const chance = (p: number) => next() < p;
-  /** Picks a kind by weight. */
-  const weighted = <K extends string>(w: Record<K, number>): K => {
-    const total = Object.values<number>(w).reduce((a, b) => a + b, 0);
-    let r = next() * total;
-    for (const [k, v] of Object.entries<number>(w)) if ((r -= v) < 0) return k as K;
-    return Object.keys(w)[0] as K;
-  };
-  return { next, int, pick, chance, weighted };
-}
-type Rng = ReturnType<typeof prng>;
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 const UNICODE = ['a', 'Z', '0', ' ', 'é', 'ß', '中', '😀', '\u2028', '\u00a0', '\\', '/', '\t', '\u0000', '\u001f', '"', '\ufeff', 'ﬁ'];

@@ -11,6 +11,11 @@ const streamSchema = z
     /** The first CSV row names the columns (default true); otherwise columns are col_1, col_2… */
     header: z.boolean().default(true),
     encoding: z.enum(['utf8', 'latin1']).default('utf8'),
+    /**
+     * NDJSON: let a warehouse that parses JSON itself (DuckDB) load whole files, with the same rows
+     * as smelt's own parser would give (default true). false: every line is parsed by smelt.
+     */
+    parse_in_warehouse: z.boolean().default(true),
     primary_key: z.array(z.string()).optional(),
   })
   .strict();
