@@ -8,7 +8,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Relation } from '../core/types.js';
 import type { Connection, CsvLoadInput } from '../storage/warehouse.js';
-import { metaColumn, normalizeName, type DeadLetter } from './normalize.js';
+import { metaColumn, normalizeName } from './bronze-names.js';
+import type { DeadLetter } from './normalize.js';
 import type { CsvChunk, StreamInfo } from './source.js';
 
 /** Rows per file when the loader offers files: big enough that a transaction's fixed cost vanishes, small enough to bound disk and memory. */

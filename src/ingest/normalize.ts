@@ -4,10 +4,12 @@
  * values that do not fit) become dead letters with a reason; schema changes are
  * returned so they can be recorded and shown. Nothing is coerced silently.
  */
-import { isUtf8 } from 'node:buffer';
 import type { LogicalType } from '../core/types.js';
 import type { IngestOptions } from './source-config.js';
+import { normalizeName } from './bronze-names.js';
+import { nulError, parseRecord, passText, payloadText } from './record-text.js';
 import type { SourceRecord, StreamInfo } from './source.js';
+import { fits, inferValueType, toLoadValue } from './value-types.js';
 
 export interface DeadLetter {
   readonly position: Readonly<Record<string, unknown>>;
@@ -30,157 +32,6 @@ export interface Normalized {
   readonly positions: Readonly<Record<string, unknown>>[];
   readonly deadLetters: DeadLetter[];
   readonly changes: SchemaChange[];
-}
-
-export const PAYLOAD_BOUND = 16 * 1024;
-export const META_LOADED_AT = '_smelt_loaded_at';
-export const META_BATCH = '_smelt_batch_id';
-export const metaColumn = (field: string) => `_smelt_${field}`;
-
-const nameCache = new Map<string, string>();
-
-/** `CustomerID` → `customer_id`: portable, unquoted-friendly names (as dlt does). */
-export function normalizeName(name: string): string {
-  // Called for every field of every record: the regexes below dominated ingestion profiles.
-  const hit = nameCache.get(name);
-  if (hit !== undefined) return hit;
-  if (nameCache.size >= 10_000) nameCache.clear();
-  const out = normalizeNameUncached(name);
-  nameCache.set(name, out);
-  return out;
-}
-
-function normalizeNameUncached(name: string): string {
-  const snake = name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9_]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-  const safe = snake || 'column';
-  return /^\d/.test(safe) ? `_${safe}` : safe;
-}
-
-export function inferValueType(v: unknown): LogicalType {
-  if (typeof v === 'boolean') return 'boolean';
-  if (typeof v === 'bigint') return 'bigint';
-  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 2 ** 63 ? 'bigint' : 'double';
-  if (v instanceof Date) return 'timestamptz';
-  if (v instanceof Uint8Array) return 'blob';
-  if (typeof v === 'object') return 'json';
-  return 'varchar';
-}
-
-const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
-
-/** Does `v` fit a column of type `t` without a lossy or surprising conversion? */
-export function fits(v: unknown, t: LogicalType): boolean {
-  switch (t) {
-    case 'boolean': return typeof v === 'boolean';
-    case 'integer': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647) || (typeof v === 'bigint' && v <= 2147483647n && v >= -2147483648n);
-    case 'bigint': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63) || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt(v) < 2n ** 63n && BigInt(v) >= -(2n ** 63n));
-    case 'double': return typeof v === 'number' || (typeof v === 'string' && NUMERIC.test(v));
-    case 'decimal': return (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint' || (typeof v === 'string' && NUMERIC.test(v));
-    case 'date': case 'timestamp': case 'timestamptz':
-      return v instanceof Date || (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : v.replace(' ', 'T'))));
-    case 'uuid': return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
-    case 'blob': return v instanceof Uint8Array;
-    case 'json': return true;
-    case 'varchar': return typeof v === 'string';
-    default: return true;
-  }
-}
-
-/** Converts a fitting value into what a bulk load accepts (text for most, JSON text for objects). */
-export function toLoadValue(v: unknown, t: LogicalType): unknown {
-  if (v === null || v === undefined) return null;
-  if (t === 'json') return typeof v === 'string' ? JSON.stringify(v) : toJsonText(v);
-  if (v instanceof Date) return v.toISOString();
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  return v;
-}
-
-/** JSON text of a value; a replacer (for BigInt) only when needed, as it makes JSON.stringify several times slower. */
-function toJsonText(v: unknown): string {
-  try {
-    return JSON.stringify(v);
-  } catch (e) {
-    if (!(e instanceof TypeError)) throw e;
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
-  }
-}
-
-function payloadText(r: SourceRecord): string {
-  let text: string;
-  if (r.raw instanceof Uint8Array) text = Buffer.from(r.raw).toString('utf8');
-  else if (typeof r.raw === 'string') text = r.raw;
-  else text = JSON.stringify(r.data ?? null, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? '';
-  return text.length > PAYLOAD_BOUND ? `${text.slice(0, PAYLOAD_BOUND)}…[truncated ${text.length - PAYLOAD_BOUND} chars]` : text;
-}
-
-/** A raw record's text, or why it has none: too large, or not UTF-8. */
-function recordText(raw: string | Uint8Array, maxBytes: number): { text: string } | { error: string } {
-  // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most records need no count.
-  const size = typeof raw === 'string' ? (raw.length * 3 <= maxBytes ? 0 : Buffer.byteLength(raw)) : raw.byteLength;
-  if (size > maxBytes) return { error: `record of ${size} bytes exceeds max_record_bytes (${maxBytes})` };
-  if (typeof raw === 'string') return { text: raw };
-  if (!isUtf8(raw)) return { error: 'invalid UTF-8' };
-  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
-  // A leading byte order mark is not part of the record (as TextDecoder reads it).
-  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
-}
-
-/** Parses raw text/bytes as a JSON object (with the text it parsed). Returns an error string on failure. */
-function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string, unknown>; text?: string; error?: string } {
-  if (r.error) return { error: r.error };
-  if (r.data) return { data: r.data };
-  if (r.raw === undefined) return { error: 'empty record' };
-  const t = recordText(r.raw, maxBytes);
-  if ('error' in t) return t;
-  try {
-    const v = JSON.parse(t.text);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}` };
-    return { data: v, text: t.text };
-  } catch (e) {
-    return { error: `malformed JSON: ${(e as Error).message}` };
-  }
-}
-
-/**
- * A raw record's JSON text, handed on unparsed, when it passes the cheap checks: within
- * max_record_bytes, valid UTF-8, `{…}` on the outside, no `\u0000`. The warehouse then checks
- * the JSON itself as it loads it (`validatesJson`); a batch it refuses is normalized again,
- * parsed (BronzeWriter.load). Undefined sends the record down the parsing path.
- */
-function passText(r: SourceRecord, maxBytes: number, rejectsNul: boolean): string | undefined {
-  if (r.error || r.data || r.raw === undefined) return undefined;
-  const t = recordText(r.raw, maxBytes);
-  if ('error' in t) return undefined;
-  const text = t.text;
-  let a = 0;
-  let b = text.length - 1;
-  while (a <= b && isSpace(text.charCodeAt(a))) a++;
-  while (b > a && isSpace(text.charCodeAt(b))) b--;
-  if (text.charCodeAt(a) !== 0x7b || text.charCodeAt(b) !== 0x7d) return undefined;
-  if (rejectsNul && text.includes('\\u0000')) return undefined;
-  return text;
-}
-
-const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
-/** `\u0000` in JSON text (not an escaped backslash followed by `u0000`). */
-const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
-
-/** Why a row cannot be stored where text holds no NUL, or undefined. */
-function nulError(row: readonly unknown[], columns: readonly { name: string; type: LogicalType }[]): string | undefined {
-  for (let i = 0; i < row.length; i++) {
-    const v = row[i];
-    if (typeof v !== 'string') continue;
-    const t = columns[i]?.type;
-    if (t === 'json' ? JSON_NUL.test(v) : v.includes('\0')) {
-      return `column '${columns[i]?.name}' holds the NUL character (\\u0000), which the warehouse cannot store in ${t === 'json' ? 'JSON' : 'text'}`;
-    }
-  }
-  return undefined;
 }
 
 export interface NormalizeInput {

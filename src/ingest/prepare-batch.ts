@@ -6,7 +6,9 @@
  */
 import type { LogicalType } from '../core/types.js';
 import type { WarehouseCapabilities } from '../storage/warehouse.js';
-import { META_BATCH, META_LOADED_AT, metaColumn, normalizeBatch, normalizeName, PAYLOAD_BOUND, type DeadLetter, type SchemaChange } from './normalize.js';
+import { META_BATCH, META_LOADED_AT, metaColumn, normalizeName } from './bronze-names.js';
+import { normalizeBatch, type DeadLetter, type SchemaChange } from './normalize.js';
+import { PAYLOAD_BOUND } from './record-text.js';
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
 

@@ -14,6 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { prng } from '../helpers/prng.js';
 import { spawnCli } from '../helpers/project.js';
 import { col, smelt, sourcesProject, sql } from '../ingest/helpers.js';
 
@@ -21,17 +22,6 @@ const SEED = Number(process.env.KILL_SEED ?? 7);
 const FILES = 40;
 const LINES = 5000;
 const KILLS = 22;
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return (lo: number, hi: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return lo + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo + 1));
-  };
-}
 
 const fileName = (f: number) => `data/f${String(f).padStart(2, '0')}.ndjson`;
 function fileText(f: number, variant = 0): string {
@@ -55,7 +45,7 @@ describe.each([
   afterAll(() => p.remove());
 
   it(`every id lands once after ${KILLS} kills and reruns (seed ${SEED})`, async () => {
-    const rand = prng(SEED);
+    const rand = prng(SEED).int;
     mkdirSync(join(p.dir, 'data'), { recursive: true });
     let present = 20;
     for (let f = 0; f < present; f++) writeFileSync(join(p.dir, fileName(f)), fileText(f));

@@ -39,13 +39,8 @@ import { AbortedError, SmeltError } from '../../../core/errors.js';
 import type { CallOptions, CheckResult, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo } from '../../source.js';
 import { topicsByStream, type KafkaConfig } from './config.js';
 import { createKafkaClient, type AdminClient, type FetchedMessage, type KafkaClient, type PartitionFetch, type PartitionReader } from './kafka-client.js';
+import { parseState, stateOf, type KafkaState } from './kafka-state.js';
 import { gapRecord, POSITION_FIELDS, toSourceRecord } from './records.js';
-
-export interface KafkaState {
-  topic: string;
-  /** Partition → next offset to read. */
-  partitions: Record<string, string>;
-}
 
 /** Follow mode: a partial batch is handed over after this long. */
 const LINGER_MS = 200;
@@ -62,25 +57,6 @@ interface Buffered {
   /** Where the partition stands once all of msgs are taken (past filtered records too). */
   readonly next: bigint;
 }
-
-function parseState(raw: unknown, topic: string, where: string): Map<number, bigint> | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  const s = raw as Partial<KafkaState>;
-  if (typeof s !== 'object' || typeof s.partitions !== 'object' || s.partitions === null) {
-    throw new SmeltError(`${where}: the stored state is not a Kafka state`, { hint: 'reset it with `smelt state reset <source> <stream>`' });
-  }
-  if (s.topic !== undefined && s.topic !== topic) {
-    throw new SmeltError(`${where}: the stored state belongs to topic '${s.topic}', not '${topic}'`, { hint: 'reset it with `smelt state reset <source> <stream>` to read the new topic from `start`' });
-  }
-  const out = new Map<number, bigint>();
-  for (const [p, o] of Object.entries(s.partitions)) out.set(Number(p), BigInt(String(o)));
-  return out;
-}
-
-const stateOf = (topic: string, positions: Map<number, bigint>): KafkaState => ({
-  topic,
-  partitions: Object.fromEntries([...positions.entries()].sort((a, b) => a[0] - b[0]).map(([p, o]) => [String(p), o.toString()])),
-});
 
 export class KafkaSource implements Source {
   private readonly client: KafkaClient;

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { parseWith } from '../../../config/validate.js';
 import { registerSecret } from '../../../core/redact.js';
-import { normalizeName } from '../../normalize.js';
+import { normalizeName } from '../../bronze-names.js';
 
 export const IDENT = /^[a-z_][a-z0-9_]*$/;
 

@@ -1,0 +1,85 @@
+/**
+ * A record's text on its way into normalize: the bounded payload kept with a dead letter, the size
+ * and UTF-8 checks, the JSON parse, the unparsed pass-through for warehouses that check JSON
+ * themselves, and the NUL check for warehouses whose text cannot hold it.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { LogicalType } from '../core/types.js';
+import type { SourceRecord } from './source.js';
+
+/** Bytes of a raw payload kept with a dead letter. */
+export const PAYLOAD_BOUND = 16 * 1024;
+
+export function payloadText(r: SourceRecord): string {
+  let text: string;
+  if (r.raw instanceof Uint8Array) text = Buffer.from(r.raw).toString('utf8');
+  else if (typeof r.raw === 'string') text = r.raw;
+  else text = JSON.stringify(r.data ?? null, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? '';
+  return text.length > PAYLOAD_BOUND ? `${text.slice(0, PAYLOAD_BOUND)}…[truncated ${text.length - PAYLOAD_BOUND} chars]` : text;
+}
+
+/** A raw record's text, or why it has none: too large, or not UTF-8. */
+function recordText(raw: string | Uint8Array, maxBytes: number): { text: string } | { error: string } {
+  // A string's UTF-8 form is at most 3 bytes per UTF-16 unit: most records need no count.
+  const size = typeof raw === 'string' ? (raw.length * 3 <= maxBytes ? 0 : Buffer.byteLength(raw)) : raw.byteLength;
+  if (size > maxBytes) return { error: `record of ${size} bytes exceeds max_record_bytes (${maxBytes})` };
+  if (typeof raw === 'string') return { text: raw };
+  if (!isUtf8(raw)) return { error: 'invalid UTF-8' };
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  // A leading byte order mark is not part of the record (as TextDecoder reads it).
+  return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
+}
+
+/** Parses raw text/bytes as a JSON object (with the text it parsed). Returns an error string on failure. */
+export function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string, unknown>; text?: string; error?: string } {
+  if (r.error) return { error: r.error };
+  if (r.data) return { data: r.data };
+  if (r.raw === undefined) return { error: 'empty record' };
+  const t = recordText(r.raw, maxBytes);
+  if ('error' in t) return t;
+  try {
+    const v = JSON.parse(t.text);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return { error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}` };
+    return { data: v, text: t.text };
+  } catch (e) {
+    return { error: `malformed JSON: ${(e as Error).message}` };
+  }
+}
+
+/**
+ * A raw record's JSON text, handed on unparsed, when it passes the cheap checks: within
+ * max_record_bytes, valid UTF-8, `{…}` on the outside, no `\u0000`. The warehouse then checks
+ * the JSON itself as it loads it (`validatesJson`); a batch it refuses is normalized again,
+ * parsed (BronzeWriter.load). Undefined sends the record down the parsing path.
+ */
+export function passText(r: SourceRecord, maxBytes: number, rejectsNul: boolean): string | undefined {
+  if (r.error || r.data || r.raw === undefined) return undefined;
+  const t = recordText(r.raw, maxBytes);
+  if ('error' in t) return undefined;
+  const text = t.text;
+  let a = 0;
+  let b = text.length - 1;
+  while (a <= b && isSpace(text.charCodeAt(a))) a++;
+  while (b > a && isSpace(text.charCodeAt(b))) b--;
+  if (text.charCodeAt(a) !== 0x7b || text.charCodeAt(b) !== 0x7d) return undefined;
+  if (rejectsNul && text.includes('\\u0000')) return undefined;
+  return text;
+}
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** `\u0000` in JSON text (not an escaped backslash followed by `u0000`). */
+const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/** Why a row cannot be stored where text holds no NUL, or undefined. */
+export function nulError(row: readonly unknown[], columns: readonly { name: string; type: LogicalType }[]): string | undefined {
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (typeof v !== 'string') continue;
+    const t = columns[i]?.type;
+    if (t === 'json' ? JSON_NUL.test(v) : v.includes('\0')) {
+      return `column '${columns[i]?.name}' holds the NUL character (\\u0000), which the warehouse cannot store in ${t === 'json' ? 'JSON' : 'text'}`;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,55 @@
+/**
+ * The type rules of typed landing: the type a value implies for a new column, whether a value fits
+ * an existing column's type without a lossy or surprising conversion, and the form a bulk load takes.
+ * `duckdb-json-lines.ts` mirrors these rules in SQL (and its test holds the two together).
+ */
+import type { LogicalType } from '../core/types.js';
+
+export function inferValueType(v: unknown): LogicalType {
+  if (typeof v === 'boolean') return 'boolean';
+  if (typeof v === 'bigint') return 'bigint';
+  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 2 ** 63 ? 'bigint' : 'double';
+  if (v instanceof Date) return 'timestamptz';
+  if (v instanceof Uint8Array) return 'blob';
+  if (typeof v === 'object') return 'json';
+  return 'varchar';
+}
+
+const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/** Does `v` fit a column of type `t` without a lossy or surprising conversion? */
+export function fits(v: unknown, t: LogicalType): boolean {
+  switch (t) {
+    case 'boolean': return typeof v === 'boolean';
+    case 'integer': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647) || (typeof v === 'bigint' && v <= 2147483647n && v >= -2147483648n);
+    case 'bigint': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63) || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt(v) < 2n ** 63n && BigInt(v) >= -(2n ** 63n));
+    case 'double': return typeof v === 'number' || (typeof v === 'string' && NUMERIC.test(v));
+    case 'decimal': return (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint' || (typeof v === 'string' && NUMERIC.test(v));
+    case 'date': case 'timestamp': case 'timestamptz':
+      return v instanceof Date || (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : v.replace(' ', 'T'))));
+    case 'uuid': return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+    case 'blob': return v instanceof Uint8Array;
+    case 'json': return true;
+    case 'varchar': return typeof v === 'string';
+    default: return true;
+  }
+}
+
+/** Converts a fitting value into what a bulk load accepts (text for most, JSON text for objects). */
+export function toLoadValue(v: unknown, t: LogicalType): unknown {
+  if (v === null || v === undefined) return null;
+  if (t === 'json') return typeof v === 'string' ? JSON.stringify(v) : toJsonText(v);
+  if (v instanceof Date) return v.toISOString();
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  return v;
+}
+
+/** JSON text of a value; a replacer (for BigInt) only when needed, as it makes JSON.stringify several times slower. */
+function toJsonText(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+  }
+}
