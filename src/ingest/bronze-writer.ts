@@ -134,21 +134,16 @@ export class BronzeWriter {
     }
     let rows = 0;
     try {
-      await this.conn.begin();
-      try {
-        for (const part of parts) await this.supersede(part.supersedes, shape);
-        const out = await this.conn.loadJsonLines(this.loadTarget, { files, columns: shape.data, lineColumn, maxRecordBytes: this.options.max_record_bytes });
-        if (!out.loaded) {
-          await this.conn.rollback().catch(() => undefined);
-          return undefined;
-        }
-        rows = out.rows;
-        if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);
-        await this.conn.commit();
-      } catch (e) {
-        await this.conn.rollback().catch(() => undefined);
-        throw e;
-      }
+      // The rows the files replace go first, in the load's transaction; the state with them.
+      const out = await this.conn.loadJsonLines(this.loadTarget, {
+        files, columns: shape.data, lineColumn, maxRecordBytes: this.options.max_record_bytes,
+        inTransaction: async () => {
+          for (const part of parts) await this.supersede(part.supersedes, shape);
+          if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);
+        },
+      });
+      if (!out.loaded) return undefined;
+      rows = out.rows;
     } catch (e) {
       this.planned = undefined;
       throw e;

@@ -98,12 +98,19 @@ export interface JsonLinesLoadInput {
   readonly lineColumn: string;
   /** A line longer than this (in bytes) is not taken. */
   readonly maxRecordBytes: number;
+  /**
+   * The batch's other writes (rows the files supersede, the stream state), run inside the load's
+   * transaction before its rows. The engine opens and commits that transaction itself, so it may
+   * read the files before it, outside any transaction.
+   */
+  readonly inTransaction: () => Promise<void>;
 }
 
 /**
- * Loaded, or refused with the reason: some line is not one the engine takes exactly as ingestion's
- * record path would (a bad record, a new column, a value of another type…). A refusal leaves the
- * transaction aborted: the caller rolls back and loads those lines as records.
+ * Loaded and committed, or refused with the reason: some line is not one the engine takes exactly as
+ * ingestion's record path would (a bad record, a new column, a value of another type…). A refusal
+ * has rolled the transaction back (nothing was written, `inTransaction`'s writes neither): the caller
+ * loads those lines as records. An error other than a refusal is thrown, after a rollback too.
  */
 export type JsonLinesLoadOutcome = { readonly loaded: true; readonly rows: number } | { readonly loaded: false; readonly reason: string };
 
@@ -147,8 +154,8 @@ export interface Connection {
    */
   loadCsv?(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome>;
   /**
-   * Appends NDJSON lines parsed by the engine, all or none (see JsonLinesLoadInput). Only engines
-   * with `capabilities.readsFiles`.
+   * Appends NDJSON lines parsed by the engine, all or none, in a transaction of its own (see
+   * JsonLinesLoadInput): called outside a transaction. Only engines with `capabilities.readsFiles`.
    */
   loadJsonLines?(table: Relation, input: JsonLinesLoadInput, opts?: CallOptions): Promise<JsonLinesLoadOutcome>;
   close(): Promise<void>;

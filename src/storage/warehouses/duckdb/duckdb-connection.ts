@@ -27,7 +27,8 @@ function rowsOf(columns: ColumnInfo[], raw: Record<string, unknown>[]): Row[] {
 
 /** One DuckDB connection. DuckDB runs statements on its own thread pool; we interrupt on abort. */
 export class DuckDBWarehouseConnection implements Connection {
-  constructor(private readonly conn: DuckDBConnection, private readonly dialect: DuckDBDialect) {}
+  /** `helper` opens another DuckDB connection to the same database, for work split over threads (loadJsonLines). */
+  constructor(private readonly conn: DuckDBConnection, private readonly dialect: DuckDBDialect, private readonly helper: () => Promise<DuckDBConnection>) {}
 
   private async guard<T>(opts: CallOptions | undefined, fn: () => Promise<T>): Promise<T> {
     const signal = opts?.signal;
@@ -148,7 +149,7 @@ export class DuckDBWarehouseConnection implements Connection {
   /** DuckDB parses and types the lines itself (duckdb-json-lines.ts). */
   loadJsonLines(table: Relation, input: JsonLinesLoadInput, opts?: CallOptions): Promise<JsonLinesLoadOutcome> {
     return this.guard(opts, async () => {
-      const out = await loadJsonLinesFile(this.conn, this.dialect, table, input);
+      const out = await loadJsonLinesFile(this.conn, this.helper, this.dialect, table, input, opts?.signal);
       // An interrupt is a refusal to the statement, not to the caller.
       if (opts?.signal?.aborted) throw new AbortedError('cancelled');
       return out;

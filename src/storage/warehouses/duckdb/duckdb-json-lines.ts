@@ -1,19 +1,17 @@
 /**
- * NDJSON lines parsed and typed by DuckDB itself (`Connection.loadJsonLines`): one INSERT, run on
- * all of DuckDB's threads, instead of a JSON.parse and an appender call per value in JavaScript.
+ * NDJSON lines parsed and typed by DuckDB itself (`Connection.loadJsonLines`): the files' numbered
+ * lines into a scratch table (several files at once), then one INSERT of all of them, run on all of DuckDB's threads,
+ * instead of a JSON.parse and an appender call per value in JavaScript.
  *
  * It must land exactly what ingestion's record path (normalize.ts) lands, or nothing: every line
  * whose record the record path would treat in any other way than "all keys are columns, every value
- * fits its column" stops the statement with `error()`, and the caller rolls back and takes the record
- * path for those lines. So a line that would be a dead letter, add a column or a variant, or that
+ * fits its column" stops the statement with `error()`: the load rolls back, and the caller takes the
+ * record path for those lines. So a line that would be a dead letter, add a column or a variant, or that
  * DuckDB would read differently from JavaScript (a CR line end, a duplicate key, a lone surrogate, an
  * integer beyond 2^53, a value of another type) is never loaded here.
- *
- * The line number is `row_number() OVER ()` over DuckDB's CSV reader in single-column mode (no quote,
- * no escape, a delimiter that valid JSON text cannot hold raw). That window numbers rows "in the
- * original order of the source" (duckdb/duckdb#21971), and the reader yields a blank line as NULL,
- * so the numbers are the file's line numbers.
  */
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { LogicalType, Relation } from '../../../core/types.js';
 import type { JsonLinesLoadInput, JsonLinesLoadOutcome } from '../../warehouse.js';
@@ -27,59 +25,171 @@ const REFUSE = 'smelt: record path';
 
 const refuse = (why: string) => `error('${REFUSE}: ${why}')`;
 
-/** JSON text `j` (a MAP value) as a value of column type `t`, or a refusal where the record path would not store it so. */
-function valueOf(j: string, t: LogicalType, column: string): string {
-  const text = `CAST(${j} AS VARCHAR)`;
-  const first = `ascii(${text})`;
+/**
+ * The value's JSON text `x` (VARCHAR; NULL for a missing key or a JSON null) as a value of column
+ * type `t`, or a refusal where the record path would not store it so. Each type has a fast branch
+ * for the usual text, decided with byte tests and cast from VARCHAR (no JSON parse), then the exact
+ * rules for the rest; DuckDB evaluates a CASE branch only on the rows that reach it.
+ */
+function valueOf(x: string, t: LogicalType, column: string): string {
+  const j = `CAST(${x} AS JSON)`;
+  const first = `ascii(${x})`;
   const isNumber = `(${first} = 45 OR ${first} BETWEEN 48 AND 57)`;
+  // DuckDB writes an integer as plain digits; '.', 'e' or 'E' mark any other number.
+  const plainDigits = `NOT contains(${x}, '.') AND NOT contains(${x}, 'e') AND NOT contains(${x}, 'E')`;
   const bad = refuse(`column ${column.replace(/'/g, "''")} does not fit`);
-  const value = (() => {
+  const [fast, exact] = (() => {
     switch (t) {
-      case 'boolean': return `CASE ${text} WHEN 'true' THEN true WHEN 'false' THEN false ELSE ${bad} END`;
-      // A JSON number that is an integer, as JSON.parse reads it (a double); beyond 2^53 the record
-      // path's text form of that double differs from its value, so those lines take that path.
-      case 'bigint': return `CASE WHEN ${isNumber} AND CAST(${j} AS DOUBLE) = trunc(CAST(${j} AS DOUBLE)) AND abs(CAST(${j} AS DOUBLE)) <= 9007199254740992 THEN CAST(CAST(${j} AS DOUBLE) AS BIGINT) ELSE ${bad} END`;
-      // -0 lands as 0, as the appender's does.
-      case 'double': return `CASE WHEN ${isNumber} THEN (CASE WHEN CAST(${j} AS DOUBLE) = 0 THEN 0.0 ELSE CAST(${j} AS DOUBLE) END) ELSE ${bad} END`;
-      // A string with no escape is its text without the quotes: no second parse.
-      case 'varchar': return `CASE WHEN ${first} = 34 THEN (CASE WHEN contains(${text}, '\\') THEN ${j} ->> '$' ELSE substring(${text}, 2, length(${text}) - 2) END) ELSE ${bad} END`;
+      case 'boolean': return [`${x} = 'true' THEN true WHEN ${x} = 'false' THEN false`, bad];
+      // An integer of up to 15 characters is exact as JSON.parse's double. Else: a JSON number that
+      // is an integer, as JSON.parse reads it (a double); beyond 2^53 the record path's text form of
+      // that double differs from its value, so those lines take that path.
+      case 'bigint': return [
+        `strlen(${x}) <= 15 AND ${isNumber} AND ${plainDigits} THEN CAST(${x} AS BIGINT)`,
+        `CASE WHEN ${isNumber} AND CAST(${j} AS DOUBLE) = trunc(CAST(${j} AS DOUBLE)) AND abs(CAST(${j} AS DOUBLE)) <= 9007199254740992 THEN CAST(CAST(${j} AS DOUBLE) AS BIGINT) ELSE ${bad} END`,
+      ];
+      // A decimal of up to 17 characters with no exponent cannot overflow, and both casts round it
+      // correctly; not one that starts '-0' (-0 lands as 0, as the appender's does).
+      case 'double': return [
+        `strlen(${x}) <= 17 AND (${first} BETWEEN 48 AND 57 OR (${first} = 45 AND NOT starts_with(${x}, '-0'))) AND NOT contains(${x}, 'e') AND NOT contains(${x}, 'E') THEN CAST(${x} AS DOUBLE)`,
+        `CASE WHEN ${isNumber} THEN (CASE WHEN CAST(${j} AS DOUBLE) = 0 THEN 0.0 ELSE CAST(${j} AS DOUBLE) END) ELSE ${bad} END`,
+      ];
+      // A string with no escape is its text without the quotes (it holds no other quote): no second parse.
+      case 'varchar': return [
+        `${first} = 34 AND NOT contains(${x}, '\\') THEN trim(${x}, '"')`,
+        `CASE WHEN ${first} = 34 THEN ${j} ->> '$' ELSE ${bad} END`,
+      ];
       // Nested values as minified JSON, as JSON.stringify writes them; an integer of 16+ digits is left
       // to the record path, where JSON.parse rounds it.
-      case 'json': return `CASE WHEN NOT regexp_matches(${text}, '[0-9]{16}') THEN ${j} ELSE ${bad} END`;
-      default: return bad;
+      case 'json': return [
+        `strlen(${x}) < 16 THEN ${j}`,
+        `CASE WHEN NOT regexp_matches(${x}, '[0-9]{16}') THEN ${j} ELSE ${bad} END`,
+      ];
+      default: return ['false THEN NULL', bad];
     }
   })();
-  return `CASE WHEN ${j} IS NULL OR ${text} = 'null' THEN NULL ELSE ${value} END`;
+  return `CASE WHEN ${x} IS NULL THEN NULL WHEN ${fast} WHEN ${x} = 'null' THEN NULL ELSE ${exact} END`;
 }
 
-export async function loadJsonLinesFile(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: JsonLinesLoadInput): Promise<JsonLinesLoadOutcome> {
+/**
+ * An in-memory database for the numbered lines, attached once per DuckDB instance and seen by all
+ * its connections (so several can fill one table); never in the database file.
+ */
+const SCRATCH = 'smelt_scratch';
+
+/** Connections that number files at once (numbering one file takes one thread). */
+const LANES = Math.max(1, Math.min(4, availableParallelism()));
+
+export async function loadJsonLinesFile(
+  conn: DuckDBConnection, helper: () => Promise<DuckDBConnection>, d: DuckDBDialect, table: Relation, input: JsonLinesLoadInput, signal?: AbortSignal,
+): Promise<JsonLinesLoadOutcome> {
   const unsupported = input.columns.find((c) => !SUPPORTED.has(c.type));
   if (unsupported) return { loaded: false, reason: `column ${unsupported.name} is ${unsupported.type}` };
   if (input.columns.length === 0) return { loaded: false, reason: 'the table has no data columns yet' };
   const first = input.files[0];
   if (!first) return { loaded: true, rows: 0 };
-  const names = [...input.columns.map((c) => c.name), input.lineColumn, ...first.constants.map((c) => c.name)].map((n) => d.quoteIdent(n));
-  // One branch per file, each numbering its own lines; DuckDB runs the branches on its threads at once.
-  const branches = input.files.map((f) => `(${fileQuery(d, input, f)})`);
-  const sql = `INSERT INTO ${d.relation(table)} (${names.join(', ')})\n${branches.join('\nUNION ALL\n')}`;
-  try {
-    const r = await conn.run(sql);
-    return { loaded: true, rows: Number(r.rowsChanged) };
-  } catch (e) {
+  const refusal = (e: unknown): JsonLinesLoadOutcome => {
     const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
     return { loaded: false, reason: message.includes(REFUSE) ? message.slice(message.indexOf(REFUSE) + REFUSE.length + 2) : message };
+  };
+  const lines = `${SCRATCH}.${d.quoteIdent(`lines_${randomUUID().replace(/-/g, '')}`)}`;
+  try {
+    // 1. Outside any transaction: each file's lines, numbered, into a scratch table, files on
+    // several connections at once. What follows scans that table on all threads, which it could not
+    // do inside the transaction (DuckDB scans a transaction's own uncommitted rows on one thread).
+    try {
+      await conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH}; CREATE TABLE ${lines} (f INTEGER, n BIGINT, line VARCHAR)`);
+      await numberFiles(conn, helper, d, input, lines, signal);
+    } catch (e) {
+      return refusal(e);
+    }
+    // 2. The batch's transaction: its other writes, then every file's rows in one statement.
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      await input.inTransaction();
+      const names = [...input.columns.map((c) => c.name), input.lineColumn, ...first.constants.map((c) => c.name)].map((n) => d.quoteIdent(n));
+      let rows: number;
+      try {
+        rows = Number((await conn.run(`INSERT INTO ${d.relation(table)} (${names.join(', ')})\n${rowsQuery(d, input, lines)}`)).rowsChanged);
+      } catch (e) {
+        await conn.run('ROLLBACK');
+        return refusal(e);
+      }
+      await conn.run('COMMIT');
+      return { loaded: true, rows };
+    } catch (e) {
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${lines}`).catch(() => undefined);
   }
 }
 
-/** The rows of one file: numbered lines, their records checked, their values typed, in table order. */
-function fileQuery(d: DuckDBDialect, input: JsonLinesLoadInput, file: JsonLinesLoadInput['files'][number]): string {
-  const keys = `[${input.columns.map((c) => d.literal(c.name)).join(', ')}]`;
-  const values = [
-    ...input.columns.map((c) => valueOf(`m[${d.literal(c.name)}]`, c.type, c.name)),
-    'n',
-    ...file.constants.map((c) => (c.value === null || c.value === undefined ? 'NULL' : `CAST(${d.literal(c.value)} AS ${d.typeName(c.type)})`)),
-  ];
+/** Numbers the files into `lines`: this connection and up to LANES - 1 helpers, each taking the next file. */
+async function numberFiles(conn: DuckDBConnection, helper: () => Promise<DuckDBConnection>, d: DuckDBDialect, input: JsonLinesLoadInput, lines: string, signal?: AbortSignal): Promise<void> {
+  const lanes = [conn];
+  try {
+    while (lanes.length < Math.min(LANES, input.files.length)) lanes.push(await helper());
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const interrupt = () => lanes.forEach((l) => l.interrupt());
+    signal?.addEventListener('abort', interrupt, { once: true });
+    try {
+      // Every lane settles before any is closed or the table dropped (closing a connection while it
+      // runs a statement crashes DuckDB).
+      await Promise.allSettled(lanes.map(async (lane) => {
+        try {
+          while (!failure && next < input.files.length) {
+            const i = next++;
+            await lane.run(`INSERT INTO ${lines} ${numberedLines(d, input.files[i]!, i)}`);
+          }
+        } catch (e) {
+          // The first failure is the reason; the other lanes stop (and fail "interrupted").
+          if (!failure) {
+            failure = { error: e };
+            lanes.forEach((l) => l !== lane && l.interrupt());
+          }
+        }
+      }));
+      if (failure) throw failure.error;
+    } finally {
+      signal?.removeEventListener('abort', interrupt);
+    }
+  } finally {
+    for (const l of lanes.slice(1)) l.closeSync();
+  }
+}
+
+/**
+ * File `i`'s lines after its `afterLine` that are not blank, with their line numbers. The line
+ * number is `row_number() OVER ()` over DuckDB's CSV reader in single-column mode (no quote, no
+ * escape, a delimiter that valid JSON text cannot hold raw). That window numbers rows "in the
+ * original order of the source" (duckdb/duckdb#21971), and the reader yields a blank line as NULL,
+ * so the numbers are the file's line numbers.
+ */
+function numberedLines(d: DuckDBDialect, file: JsonLinesLoadInput['files'][number], i: number): string {
   const reader = `read_csv(${d.literal(file.path)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', new_line = '\\n', header = false, auto_detect = false, compression = 'none', strict_mode = true)`;
+  // A blank line (nothing but spaces and tabs; the reader gives an empty one as NULL) holds no
+  // record. Most lines start with '{': trim() only for the others.
+  const notBlank = `line IS NOT NULL AND line <> '' AND (ascii(line) NOT IN (32, 9) OR trim(line, ' ' || chr(9)) <> '')`;
+  return `SELECT ${i}, n, line FROM (SELECT line, row_number() OVER () AS n FROM ${reader}) WHERE n > ${Math.floor(file.afterLine)} AND ${notBlank}`;
+}
+
+/** The rows of every file from the scratch table: records checked, values typed, in table order. */
+function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): string {
+  const keys = `[${input.columns.map((c) => d.literal(c.name)).join(', ')}]`;
+  // A constant's value for file f (they differ by file: the file's path).
+  const constant = (k: number, type: LogicalType) => {
+    const sql = (v: unknown) => (v === null || v === undefined ? 'NULL' : `CAST(${d.literal(v)} AS ${d.typeName(type)})`);
+    const vs = input.files.map((f) => sql(f.constants[k]!.value));
+    return vs.every((v) => v === vs[0]) ? vs[0]! : `CASE f ${vs.map((v, i) => `WHEN ${i} THEN ${v}`).join(' ')} END`;
+  };
+  const values = [
+    ...input.columns.map((c, i) => valueOf(`c${i}`, c.type, c.name)),
+    'n',
+    ...input.files[0]!.constants.map((c, k) => constant(k, c.type)),
+  ];
   // Per line, before its record is looked at: the line ends as JSON.parse and the JS reader see them,
   // no escape that the two parsers decode differently, within max_record_bytes, one JSON object.
   const checked = [
@@ -88,13 +198,13 @@ function fileQuery(d: DuckDBDialect, input: JsonLinesLoadInput, file: JsonLinesL
     `WHEN contains(line, '\\u') AND regexp_matches(line, '\\\\u(0000|[dD][89abAB])') THEN ${refuse('NUL or surrogate escape')}`,
     'ELSE line END',
   ].join(' ');
-  // A blank line (nothing but spaces and tabs; the reader gives an empty one as NULL) holds no
-  // record. Most lines start with '{': trim() only for the others.
-  const notBlank = `line IS NOT NULL AND line <> '' AND (ascii(line) NOT IN (32, 9) OR trim(line, ' ' || chr(9)) <> '')`;
   // Every key a column, none twice (JSON.parse keeps the last of two, the MAP the first). Checked
   // the cheap way first: most records have every column's key, in the table's order.
-  const keyCheck = `CASE WHEN map_keys(m) = ${keys} THEN true WHEN m IS NULL THEN ${refuse('not a JSON object')} WHEN NOT list_has_all(${keys}, map_keys(m)) THEN ${refuse('a key that is not a column')} WHEN len(map_keys(m)) <> len(list_distinct(map_keys(m))) THEN ${refuse('a key twice')} ELSE true END`;
-  return `WITH numbered AS (SELECT line, row_number() OVER () AS n FROM ${reader}),
-records AS (SELECT n, json_transform(${checked}, '"MAP(VARCHAR, JSON)"') AS m FROM numbered WHERE n > ${Math.floor(file.afterLine)} AND ${notBlank})
-SELECT ${values.join(', ')} FROM records WHERE ${keyCheck}`;
+  const keyCheck = `CASE WHEN k = ${keys} THEN true WHEN m IS NULL THEN ${refuse('not a JSON object')} WHEN NOT list_has_all(${keys}, k) THEN ${refuse('a key that is not a column')} WHEN len(k) <> len(list_distinct(k)) THEN ${refuse('a key twice')} ELSE true END`;
+  // Each value's text, looked up once (expressions inside CASE are not shared).
+  const texts = input.columns.map((c, i) => `CAST(m[${d.literal(c.name)}] AS VARCHAR) AS c${i}`);
+  return `WITH records AS (SELECT f, n, json_transform(${checked}, '"MAP(VARCHAR, JSON)"') AS m FROM ${lines}),
+keyed AS (SELECT f, n, m, map_keys(m) AS k FROM records),
+texts AS (SELECT f, n, ${texts.join(', ')} FROM keyed WHERE ${keyCheck})
+SELECT ${values.join(', ')} FROM texts`;
 }

@@ -62,7 +62,7 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async connect(_opts?: CallOptions): Promise<Connection> {
-    return new DuckDBWarehouseConnection(await this.instance.connect(), this.dialect);
+    return new DuckDBWarehouseConnection(await this.instance.connect(), this.dialect, () => this.instance.connect());
   }
 
   listRelations(schema?: string, opts?: CallOptions): Promise<RelationInfo[]> {
