@@ -184,5 +184,8 @@ describe('NDJSON lines parsed by DuckDB land what the record path lands', () => 
     expect(out.changes.map((c) => c.column)).toEqual(['name__bigint']);
     const n = await side.conn.execute(`SELECT count(*) AS n, count(DISTINCT id) AS ids, count(name__bigint) AS variant FROM bronze.mx_ev`);
     expect(n.rows[0]).toEqual({ n: 1200, ids: 1200, variant: 1 });
+    // The loads' scratch tables (numbered lines, in memory) are gone, the refused load's too.
+    const scratch = await side.conn.execute(`SELECT count(*) AS n FROM duckdb_tables() WHERE database_name = 'smelt_scratch'`);
+    expect(scratch.rows[0]).toEqual({ n: 0 });
   });
 });

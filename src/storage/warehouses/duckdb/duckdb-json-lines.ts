@@ -1,7 +1,7 @@
 /**
  * NDJSON lines parsed and typed by DuckDB itself (`Connection.loadJsonLines`): the files' numbered
- * lines into a scratch table (several files at once), then one INSERT of all of them, run on all of DuckDB's threads,
- * instead of a JSON.parse and an appender call per value in JavaScript.
+ * lines into a scratch table (several files at once), then one INSERT of all of them, run on all of
+ * DuckDB's threads, instead of a JSON.parse and an appender call per value in JavaScript.
  *
  * It must land exactly what ingestion's record path (normalize.ts) lands, or nothing: every line
  * whose record the record path would treat in any other way than "all keys are columns, every value
