@@ -38,9 +38,10 @@
 import { AbortedError, SmeltError } from '../../../core/errors.js';
 import type { CallOptions, CheckResult, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo } from '../../source.js';
 import { topicsByStream, type KafkaConfig } from './config.js';
-import { createKafkaClient, type AdminClient, type FetchedMessage, type KafkaClient, type PartitionFetch, type PartitionReader } from './kafka-client.js';
-import { parseState, stateOf, type KafkaState } from './kafka-state.js';
-import { gapRecord, POSITION_FIELDS, toSourceRecord } from './records.js';
+import { FetchBuffer } from './fetch-buffer.js';
+import { createKafkaClient, type AdminClient, type KafkaClient, type PartitionFetch, type PartitionReader } from './kafka-client.js';
+import { parseState, startPositions, stateOf, type KafkaState } from './kafka-state.js';
+import { gapRecord, POSITION_FIELDS } from './records.js';
 
 /** Follow mode: a partial batch is handed over after this long. */
 const LINGER_MS = 200;
@@ -48,15 +49,6 @@ const LINGER_MS = 200;
 const NEW_PARTITIONS_EVERY_MS = 30_000;
 /** Fetch rounds in a row that move no partition while some are behind their target, before a read gives up. */
 const MAX_IDLE_ROUNDS = 200;
-
-/** Fetched messages of one partition not yet put in a batch. */
-interface Buffered {
-  readonly partition: number;
-  readonly msgs: readonly FetchedMessage[];
-  i: number;
-  /** Where the partition stands once all of msgs are taken (past filtered records too). */
-  readonly next: bigint;
-}
 
 export class KafkaSource implements Source {
   private readonly client: KafkaClient;
@@ -180,49 +172,27 @@ export class KafkaSource implements Source {
     }
 
     // Where each partition starts, and the gaps retention left behind.
-    const positions = new Map<number, bigint>(stored ?? []);
-    const gaps: SourceRecord[] = [];
-    for (const w of marks) {
-      const low = BigInt(w.low);
-      const high = BigInt(w.high);
-      let at = stored?.get(w.partition);
-      if (at === undefined) at = stored || this.cfg.start === 'earliest' ? low : high;
-      if (at > high) {
-        throw new SmeltError(`${where}: the stored offset ${at} of topic ${topic} partition ${w.partition} is past its end (${high}); was the topic deleted and created again?`, {
-          hint: `\`smelt state reset ${this.ctx.sourceName} ${stream.name}\` reads it again from \`start\``,
-        });
-      }
-      if (at < low) {
-        gaps.push(gapRecord(w.partition, at, low));
-        at = low;
-      }
-      positions.set(w.partition, at);
-    }
+    const pastEnd = (what: string) => (partition: number, offset: bigint, high: string) => this.pastEnd(`${where}: ${what} ${offset}`, topic, partition, high, stream);
+    const { positions, gaps } = startPositions(marks, stored, this.cfg.start, pastEnd('the stored offset'));
     const targets = follow ? undefined : new Map(marks.map((w) => [w.partition, BigInt(w.high)]));
     const initial = stateOf(topic, positions);
     const changed = JSON.stringify(initial) !== JSON.stringify(stored ? stateOf(topic, stored) : undefined);
-    /** Partitions still to fetch, at the offset where their next fetch starts. */
-    const wanted = (): Map<number, bigint> => {
-      const at = new Map(positions);
-      for (const b of buffer) at.set(b.partition, b.next);
-      if (targets) for (const [p, o] of at) if (o >= (targets.get(p) ?? 0n)) at.delete(p);
-      return at;
-    };
-    const buffer: Buffered[] = [];
+    const buffer = new FetchBuffer(positions, targets, this.cfg.value_format);
 
     let records: SourceRecord[] = gaps;
     // `latest` is resolved once and stored right away, so a restart does not skip what arrived meanwhile.
-    if (!stored && this.cfg.start === 'latest') {
+    const storesLatest = !stored && this.cfg.start === 'latest';
+    if (storesLatest) {
       yield { records, state: initial };
       records = [];
     }
-    if (wanted().size === 0) {
+    if (buffer.wanted().size === 0) {
       // Nothing to read. Store the resolved start (e.g. `latest`) so the next run does not resolve it again.
-      if ((changed && !(!stored && this.cfg.start === 'latest')) || records.length) yield { records, state: initial };
+      if ((changed && !storesLatest) || records.length) yield { records, state: initial };
       return;
     }
     /** The state moved since the last batch (records, or offsets that hold no records). */
-    let moved = records.length > 0 || (changed && !(!stored && this.cfg.start === 'latest'));
+    let moved = records.length > 0 || (changed && !storesLatest);
     let lingerFrom = Date.now();
     const emit = (): RecordBatch => {
       const b = { records, state: stateOf(topic, positions) };
@@ -245,40 +215,24 @@ export class KafkaSource implements Source {
     for (;;) {
       abortIfNeeded();
       // Fill the batch from what was fetched; positions move record by record.
-      while (records.length < batchSize && buffer.length) {
-        const head = buffer[0]!;
-        const k = Math.min(batchSize - records.length, head.msgs.length - head.i);
-        for (let j = head.i; j < head.i + k; j++) records.push(toSourceRecord(head.partition, head.msgs[j]!, this.cfg.value_format));
-        head.i += k;
-        if (k > 0) {
-          positions.set(head.partition, BigInt(head.msgs[head.i - 1]!.offset) + 1n);
-          moved = true;
-        }
-        if (head.i >= head.msgs.length) {
-          buffer.shift();
-          if (head.next > positions.get(head.partition)!) {
-            positions.set(head.partition, head.next);
-            moved = true;
-          }
-        }
-      }
+      if (buffer.fill(records, batchSize)) moved = true;
       const full = records.length >= batchSize;
       const lingered = follow && records.length > 0 && Date.now() - lingerFrom >= LINGER_MS;
       if (full || lingered) {
         // The next fetch runs while the loader writes this batch.
         if (!pending) {
-          const at = wanted();
+          const at = buffer.wanted();
           if (at.size) pending = fetchRound(at);
         }
         yield emit();
         continue;
       }
-      if (buffer.length) continue;
+      if (!buffer.empty) continue;
       if (follow && Date.now() - partitionsCheckedAt > NEW_PARTITIONS_EVERY_MS) {
         partitionsCheckedAt = Date.now();
         await this.addNewPartitions(topic, positions);
       }
-      const at = wanted();
+      const at = buffer.wanted();
       if (at.size === 0) break; // batch mode: every partition reached its target
       let round: PartitionFetch[];
       try {
@@ -300,23 +254,9 @@ export class KafkaSource implements Source {
             moved = progressed = true;
             continue;
           }
-          throw new SmeltError(`${where}: offset ${pos} of topic ${topic} partition ${r.partition} is past its end (${w?.high ?? '?'}); was the topic deleted and created again?`, {
-            hint: `\`smelt state reset ${this.ctx.sourceName} ${stream.name}\` reads it again from \`start\``,
-          });
+          throw pastEnd('offset')(r.partition, pos, w?.high ?? '?');
         }
-        const target = targets?.get(r.partition);
-        let msgs = r.messages;
-        let next = r.next;
-        if (target !== undefined) {
-          let n = msgs.length;
-          while (n > 0 && BigInt(msgs[n - 1]!.offset) >= target) n--;
-          if (n < msgs.length) msgs = msgs.slice(0, n);
-          if (next > target) next = target;
-        }
-        if (next > pos) {
-          buffer.push({ partition: r.partition, msgs, i: 0, next });
-          progressed = true;
-        }
+        if (buffer.add(r)) progressed = true;
       }
       if (progressed || follow) idleRounds = 0;
       else if (++idleRounds > MAX_IDLE_ROUNDS) {
@@ -326,6 +266,13 @@ export class KafkaSource implements Source {
       }
     }
     if (moved) yield emit();
+  }
+
+  /** `offset` (e.g. "src.stream: offset 12") is past the partition's end: the topic was probably created again. */
+  private pastEnd(offset: string, topic: string, partition: number, high: string, stream: StreamInfo): SmeltError {
+    return new SmeltError(`${offset} of topic ${topic} partition ${partition} is past its end (${high}); was the topic deleted and created again?`, {
+      hint: `\`smelt state reset ${this.ctx.sourceName} ${stream.name}\` reads it again from \`start\``,
+    });
   }
 
   /** Follow mode: partitions added to the topic since the read began are read from their start. */

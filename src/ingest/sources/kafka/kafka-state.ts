@@ -4,6 +4,9 @@
  * clear error when a stored state is not one, or belongs to another topic.
  */
 import { SmeltError } from '../../../core/errors.js';
+import type { SourceRecord } from '../../source.js';
+import type { PartitionWatermarks } from './kafka-client.js';
+import { gapRecord } from './records.js';
 
 export interface KafkaState {
   topic: string;
@@ -29,3 +32,28 @@ export const stateOf = (topic: string, positions: Map<number, bigint>): KafkaSta
   topic,
   partitions: Object.fromEntries([...positions.entries()].sort((a, b) => a[0] - b[0]).map(([p, o]) => [String(p), o.toString()])),
 });
+
+/**
+ * Where each partition starts: its stored offset; without one, the start (`earliest`/`latest`) when
+ * nothing is stored, else the earliest offset (a partition added to the topic later). A stored offset
+ * below the log's start becomes a gap record (what retention deleted); one past the end is an error.
+ */
+export function startPositions(
+  marks: readonly PartitionWatermarks[], stored: Map<number, bigint> | undefined, start: 'earliest' | 'latest', pastEnd: (partition: number, offset: bigint, high: string) => Error,
+): { positions: Map<number, bigint>; gaps: SourceRecord[] } {
+  const positions = new Map<number, bigint>(stored ?? []);
+  const gaps: SourceRecord[] = [];
+  for (const w of marks) {
+    const low = BigInt(w.low);
+    const high = BigInt(w.high);
+    let at = stored?.get(w.partition);
+    if (at === undefined) at = stored || start === 'earliest' ? low : high;
+    if (at > high) throw pastEnd(w.partition, at, w.high);
+    if (at < low) {
+      gaps.push(gapRecord(w.partition, at, low));
+      at = low;
+    }
+    positions.set(w.partition, at);
+  }
+  return { positions, gaps };
+}
