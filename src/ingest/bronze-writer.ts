@@ -7,7 +7,7 @@
 import type { LogicalType, Relation } from '../core/types.js';
 import { unlink } from 'node:fs/promises';
 import { AbortedError, BulkRowError, CsvValueError } from '../core/errors.js';
-import type { Connection, Warehouse } from '../storage/warehouse.js';
+import type { Connection, JsonLinesLoadOutcome, Warehouse } from '../storage/warehouse.js';
 import { inTransaction } from '../storage/warehouse.js';
 import { loadFileBatch } from './file-batches.js';
 import { META_BATCH, META_LOADED_AT, metaColumn, normalizeName } from './bronze-names.js';
@@ -132,23 +132,21 @@ export class BronzeWriter {
       }
       files.push({ path: part.path, afterLine: part.afterLine, constants });
     }
-    let rows = 0;
+    let out: JsonLinesLoadOutcome;
     try {
       // The rows the files replace go first, in the load's transaction; the state with them.
-      const out = await this.conn.loadJsonLines(this.loadTarget, {
+      out = await this.conn.loadJsonLines(this.loadTarget, {
         files, columns: shape.data, lineColumn, maxRecordBytes: this.options.max_record_bytes,
-        inTransaction: async () => {
+        sameTransaction: async () => {
           for (const part of parts) await this.supersede(part.supersedes, shape);
           if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);
         },
       });
-      if (!out.loaded) return undefined;
-      rows = out.rows;
     } catch (e) {
       this.planned = undefined;
       throw e;
     }
-    return { rows, deadLetters: 0, changes: [] };
+    return out.loaded ? { rows: out.rows, deadLetters: 0, changes: [] } : undefined;
   }
 
   /** A changed file replaces its earlier rows: delete them (inside the batch's transaction). */

@@ -103,13 +103,13 @@ export interface JsonLinesLoadInput {
    * transaction before its rows. The engine opens and commits that transaction itself, so it may
    * read the files before it, outside any transaction.
    */
-  readonly inTransaction: () => Promise<void>;
+  readonly sameTransaction: () => Promise<void>;
 }
 
 /**
  * Loaded and committed, or refused with the reason: some line is not one the engine takes exactly as
  * ingestion's record path would (a bad record, a new column, a value of another type…). A refusal
- * has rolled the transaction back (nothing was written, `inTransaction`'s writes neither): the caller
+ * has rolled the transaction back (nothing was written, `sameTransaction`'s writes neither): the caller
  * loads those lines as records. An error other than a refusal is thrown, after a rollback too.
  */
 export type JsonLinesLoadOutcome = { readonly loaded: true; readonly rows: number } | { readonly loaded: false; readonly reason: string };

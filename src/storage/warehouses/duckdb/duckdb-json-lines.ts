@@ -106,7 +106,7 @@ export async function loadJsonLinesFile(
     // 2. The batch's transaction: its other writes, then every file's rows in one statement.
     await conn.run('BEGIN TRANSACTION');
     try {
-      await input.inTransaction();
+      await input.sameTransaction();
       const names = [...input.columns.map((c) => c.name), input.lineColumn, ...first.constants.map((c) => c.name)].map((n) => d.quoteIdent(n));
       let rows: number;
       try {
