@@ -49,7 +49,7 @@ export async function fileFolder(projectDir: string, source: string, stream: str
 export async function loadFileBatch(conn: Connection, table: Relation, stream: StreamInfo, file: CsvChunk, constants: Record<string, unknown>, checked: boolean): Promise<{ rows: number; deadLetters: DeadLetter[] }> {
   const out = await conn.loadCsv!(table, {
     path: file.path,
-    columns: file.columns.map((c) => ({ name: c.name, type: c.type })),
+    columns: file.columns.map((c) => ({ name: c.name, type: c.type, ...(c.digits ? { digits: c.digits } : {}) })),
     targets: fileTargets(stream, file, constants),
     checked,
   });

@@ -141,7 +141,10 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
           await loadLines(prepared);
           continue;
         }
-        const out = await writer.load(prepared, reading);
+        // A file the warehouse parses on its own threads: the source writes the next file meanwhile
+        // (a PostgreSQL COPY), instead of waiting for the commit with its connection paused.
+        if (prepared.batch.file) reading();
+        const out = await writer.load(prepared, started ? undefined : reading);
         if (!started) next = ahead();
         await committed(prepared, out);
       }

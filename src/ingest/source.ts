@@ -28,6 +28,14 @@ export interface StreamColumn {
   readonly type: LogicalType;
   /** Engine type of the source column, for the record (e.g. `numeric(12,2)`). */
   readonly sourceType?: string;
+  /** Decimals: the declared precision and scale, when the source has them (no value has more digits). */
+  readonly digits?: Digits;
+}
+
+/** Most digits a decimal column's values have: `precision` in all, `scale` of them after the point. */
+export interface Digits {
+  readonly precision: number;
+  readonly scale: number;
 }
 
 /** One table-like stream a source offers (a table, a topic, a file set, an endpoint). */

@@ -60,8 +60,12 @@ export interface BulkLoadInput {
 /** A CSV file to append: its columns, and where each table column's value comes from. */
 export interface CsvLoadInput {
   readonly path: string;
-  /** The file's columns, in order, with the type their text is in. */
-  readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
+  /**
+   * The file's columns, in order, with the type their text is in. `digits`: for decimal text, the
+   * most digits any value has (the source's declared precision and scale), when known; an engine
+   * may parse such text with a narrower type, which can be much cheaper.
+   */
+  readonly columns: readonly { readonly name: string; readonly type: LogicalType; readonly digits?: { readonly precision: number; readonly scale: number } }[];
   /** Table columns to fill: from a file column (by index) or a constant. Others get NULL. */
   readonly targets: readonly { readonly name: string; readonly from: { readonly column: number } | { readonly constant: unknown } }[];
   /**

@@ -6,6 +6,7 @@
  */
 import type { Client } from 'pg';
 import type { LogicalType } from '../../../core/types.js';
+import type { Digits } from '../../source.js';
 import type { SqlColumn } from '../sql-common/plan.js';
 import type { FieldKind } from './copy-text.js';
 
@@ -21,7 +22,7 @@ const DECIMAL_MAX = { integerDigits: 29, scale: 9 };
 
 interface TypeRow { full: string; cast: string; typname: string; category: string; typtype: string; basemod: number }
 
-function mapType(t: TypeRow): { type: LogicalType; kind: PgKind } {
+function mapType(t: TypeRow): { type: LogicalType; kind: PgKind; digits?: Digits } {
   if (t.category === 'A') return { type: 'json', kind: 'tojson' };
   if (t.typtype === 'c') return { type: 'json', kind: 'tojson' };
   switch (t.typname) {
@@ -33,7 +34,7 @@ function mapType(t: TypeRow): { type: LogicalType; kind: PgKind } {
       if (t.basemod < 4) return { type: 'varchar', kind: 'plain' }; // unconstrained: any precision, kept as exact text
       const precision = ((t.basemod - 4) >> 16) & 0xffff;
       const scale = (t.basemod - 4) & 0xffff;
-      return precision - scale <= DECIMAL_MAX.integerDigits && scale <= DECIMAL_MAX.scale ? { type: 'decimal', kind: 'plain' } : { type: 'varchar', kind: 'plain' };
+      return precision - scale <= DECIMAL_MAX.integerDigits && scale <= DECIMAL_MAX.scale ? { type: 'decimal', kind: 'plain', digits: { precision, scale } } : { type: 'varchar', kind: 'plain' };
     }
     case 'date': return { type: 'date', kind: 'plain' };
     case 'timestamp': return { type: 'timestamp', kind: 'plain' };

@@ -57,7 +57,7 @@ export async function* readFiles(r: ResolvedStream, opts: ReadOptions & { files:
     ...stateCols.map((e, i) => `${e} AS "__smelt_state_${i}"`),
   ].join(', ');
   const columns: StreamColumn[] = [
-    ...cols.map((c) => ({ name: c.name, type: c.type })),
+    ...cols.map((c) => ({ name: c.name, type: c.type, ...(c.digits ? { digits: c.digits } : {}) })),
     ...r.info.positionFields,
     ...stateCols.map((_, i) => ({ name: `__smelt_state_${i}`, type: 'varchar' as const })),
   ];

@@ -95,7 +95,7 @@ export function resolveStream(
   }
   const info: StreamInfo = {
     name: spec.name,
-    columns: columns.map((c) => ({ name: c.name, type: c.type, sourceType: c.sourceType })),
+    columns: columns.map((c) => ({ name: c.name, type: c.type, sourceType: c.sourceType, ...(c.digits ? { digits: c.digits } : {}) })),
     primaryKey: key.length ? key : undefined,
     positionFields: spec.mode === 'full' ? FULL_POSITION : CURSOR_POSITION,
   };

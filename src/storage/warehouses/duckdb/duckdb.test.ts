@@ -85,6 +85,41 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
     ]);
   });
 
+  it('reads decimal text of known digits as the narrow type, exactly the values of the wide parse; a value past them fails the fast load only', async () => {
+    const dir = tempDir();
+    const wh = await keep(open(dir, { path: 'dec.duckdb' }));
+    const file = join(dir, 'dec.csv');
+    const values = ['9999999999.99', '-9999999999.99', '0.01', '-0.5', '0', '42', ''];
+    writeFileSync(file, values.map((v, i) => `${v},${i}`).join('\n') + '\n');
+    const input = (digits?: { precision: number; scale: number }) => ({
+      path: file,
+      columns: [{ name: 'amount', type: 'decimal' as const, ...(digits ? { digits } : {}) }, { name: 'pos', type: 'bigint' as const }],
+      targets: [{ name: 'amount', from: { column: 0 } }, { name: 'pos', from: { column: 1 } }],
+    });
+    const out = await withConnection(wh, async (c) => {
+      for (const t of ['narrow', 'wide', 'odd']) await c.execute(`CREATE TABLE ${t} (amount DECIMAL(38,9), pos BIGINT)`);
+      await c.loadCsv!({ schema: 'main', name: 'narrow' }, input({ precision: 12, scale: 2 }));
+      await c.loadCsv!({ schema: 'main', name: 'wide' }, input());
+      // Digits DuckDB keeps in 128 bits, or that make no DECIMAL: read the wide way, same rows.
+      await c.loadCsv!({ schema: 'main', name: 'odd' }, input({ precision: 30, scale: 2 }));
+      const diff = await c.execute('(SELECT * FROM narrow EXCEPT SELECT * FROM wide) UNION ALL (SELECT * FROM wide EXCEPT SELECT * FROM narrow) UNION ALL (SELECT * FROM odd EXCEPT SELECT * FROM wide)');
+      const rows = await c.execute('SELECT CAST(amount AS VARCHAR) AS amount FROM narrow ORDER BY pos');
+      // A value with more integer digits than declared fails the fast load (no silent wrap or NULL);
+      // the checked load, which reads every value as the column's own type, keeps it exactly.
+      writeFileSync(file, '12345678901.5,0\n1.5,1\n');
+      await c.execute('CREATE TABLE over (amount DECIMAL(38,9), pos BIGINT)');
+      const failed = await c.loadCsv!({ schema: 'main', name: 'over' }, input({ precision: 12, scale: 2 })).then(() => 'loaded', (e) => e);
+      const checked = await c.loadCsv!({ schema: 'main', name: 'over' }, { ...input({ precision: 12, scale: 2 }), checked: true });
+      const over = await c.execute('SELECT CAST(amount AS VARCHAR) AS amount FROM over ORDER BY pos');
+      return { diff: diff.rows, rows: rows.rows.map((r) => r.amount), failed, checked, over: over.rows.map((r) => r.amount) };
+    });
+    expect(out.diff).toEqual([]);
+    expect(out.rows).toEqual(['9999999999.990000000', '-9999999999.990000000', '0.010000000', '-0.500000000', '0.000000000', '42.000000000', null]);
+    expect(out.failed).toBeInstanceOf(CsvValueError);
+    expect(out.checked.rejects).toEqual([]);
+    expect(out.over).toEqual(['12345678901.500000000', '1.500000000']);
+  });
+
   it('validates its config strictly', () => {
     expect(duckdbAdapter.parseConfig({ type: 'duckdb' })).toEqual({ type: 'duckdb', settings: {}, extensions: [] });
     expect(() => duckdbAdapter.parseConfig({ type: 'duckdb', pth: 'x.duckdb' })).toThrow(ConfigError);
