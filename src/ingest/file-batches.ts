@@ -15,6 +15,14 @@ import type { CsvChunk, StreamInfo } from './source.js';
 /** Rows per file when the loader offers files: big enough that a transaction's fixed cost vanishes, small enough to bound disk and memory. */
 export const FILE_BATCH_ROWS = 250_000;
 
+/**
+ * Rows per file: `rows` rounded down to whole row groups where the warehouse writes them whole
+ * (a partial group at the end of every file made DuckDB's checkpoint rewrite them all).
+ */
+export function fileRows(rows: number, rowGroupRows: number | undefined): number {
+  return rowGroupRows && rows > rowGroupRows ? Math.floor(rows / rowGroupRows) * rowGroupRows : rows;
+}
+
 /** Bronze columns filled from the file (data and positions) and the constants (load time, batch id). */
 export function fileTargets(stream: StreamInfo, file: CsvChunk, constants: Record<string, unknown>): CsvLoadInput['targets'] {
   const data = stream.columns?.length ?? 0;

@@ -13,7 +13,7 @@ import { streamTable, type ResolvedSource } from './declarations.js';
 import type { SchemaChange } from './normalize.js';
 import { getSourceConnector } from './registry.js';
 import { readState } from './state.js';
-import { FILE_BATCH_ROWS, fileFolder } from './file-batches.js';
+import { FILE_BATCH_ROWS, fileFolder, fileRows } from './file-batches.js';
 import { rm } from 'node:fs/promises';
 import type { FileOffer } from './source.js';
 
@@ -69,7 +69,7 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     // so exactly-once is unchanged; a prepared batch whose predecessor failed is never loaded.
     // Where the warehouse parses files itself, a source that can write CSV hands its rows over as files.
     const files: FileOffer | undefined = (await writer.acceptsFiles())
-      ? { dir: await fileFolder(opts.projectDir, src.name, streamName), rows: Math.max(src.options.batch_size, FILE_BATCH_ROWS) }
+      ? { dir: await fileFolder(opts.projectDir, src.name, streamName), rows: fileRows(Math.max(src.options.batch_size, FILE_BATCH_ROWS), wh.capabilities.rowGroupRows) }
       : undefined;
     const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files, jsonLines: writer.acceptsLines() })[Symbol.asyncIterator]();
     const ahead = (): Promise<PreparedBatch | undefined> => {

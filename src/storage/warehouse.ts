@@ -36,6 +36,11 @@ export interface WarehouseCapabilities {
   readonly validatesJson: boolean;
   /** Text and JSON values may hold the NUL character (PostgreSQL's cannot: such a record is a dead letter). */
   readonly textHoldsNul: boolean;
+  /**
+   * Rows per storage row group, for engines that write them whole: a load of a multiple of it
+   * leaves no partial group for the next checkpoint to merge and rewrite.
+   */
+  readonly rowGroupRows?: number;
 }
 
 export interface QueryResult {

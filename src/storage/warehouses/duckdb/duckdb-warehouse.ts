@@ -18,6 +18,7 @@ export const duckdbCapabilities: WarehouseCapabilities = {
   readsFiles: true,
   validatesJson: false,
   textHoldsNul: true,
+  rowGroupRows: 122_880, // DuckDB's default row_group_size
 };
 
 /** Embedded DuckDB: one instance per process, one DuckDB connection per smelt connection. */
