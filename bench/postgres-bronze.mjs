@@ -8,6 +8,7 @@
  *
  *   node bench/postgres-bronze.mjs [--rows 5000000] [--reps 3] [--batch-size 10000] [--profile-rows 1000000]
  *                                  [--no-profile] [--keep] [--json out.json] [--memory-limit 256MB|none]
+ *                                  [--baseline <other checkout, built>]
  *
  * Server: PG_BENCH_URL (default postgres://postgres@127.0.0.1:5432/postgres). The table lives in a
  * database of its own, dropped at the end unless --keep (then reused while its row count matches).
@@ -102,10 +103,14 @@ const env = { ...CHILD_ENV, PG_URL: dbUrl };
 const SELECT = 'SELECT id, customer_id, amount, score, status, note, active, created_at, day, ref FROM public.bench';
 const hasTime = existsSync('/usr/bin/time');
 
+// --baseline <checkout>: that checkout's build (its bin/smelt.js and dist/) runs as one more peer, on
+// the default project, so a change is measured against the code before it in the same run.
+const BASE = typeof args.baseline === 'string' ? `smelt ingest, baseline ${args.baseline}` : undefined;
+
 /** Runs smelt ingest; returns wall time and peak RSS (MB). */
-function smeltIngest(dir) {
+function smeltIngest(dir, bin = BIN) {
   rmSync(join(dir, '.smelt'), { recursive: true, force: true });
-  const cmd = [BIN, 'ingest', '--project-dir', dir];
+  const cmd = [bin, 'ingest', '--project-dir', dir];
   if (hasTime) {
     const r = timeRun('/usr/bin/time', ['-v', NODE, ...cmd], { env });
     const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
@@ -143,6 +148,7 @@ const { samples, extras } = sideBySide([
   { name: 'psql \\copy to /dev/null', run: () => psqlCopy() },
   { name: 'smelt ingest (→ DuckDB bronze)', run: () => smeltIngest(dir) },
   ...(limitedDir ? [{ name: LIMITED, run: () => smeltIngest(limitedDir) }] : []),
+  ...(BASE ? [{ name: BASE, run: () => smeltIngest(dir, join(args.baseline, 'bin/smelt.js')) }] : []),
 ], { reps, warmup: 0 });
 const psqlMs = median(samples['psql \\copy to /dev/null']);
 const smeltMs = median(samples['smelt ingest (→ DuckDB bronze)']);
@@ -167,6 +173,7 @@ const rows = [
   ['psql `\\copy (select …) to /dev/null`', ms(psqlMs), `${Math.round(rate(psqlMs)).toLocaleString()} rows/s`, '—'],
   ['smelt ingest → DuckDB bronze', ms(smeltMs), `${Math.round(rate(smeltMs)).toLocaleString()} rows/s`, `${rss.toFixed(0)} MB`],
   ...(limitedDir ? [[`smelt ingest → DuckDB bronze, \`warehouse: { memoryLimit: '${memoryLimit}' }\``, ms(limitedMs), `${Math.round(rate(limitedMs)).toLocaleString()} rows/s`, `${limitedRss.toFixed(0)} MB`]] : []),
+  ...(BASE ? [[BASE, ms(median(samples[BASE])), `${Math.round(rate(median(samples[BASE]))).toLocaleString()} rows/s`, `${Math.max(...extras[BASE].map((e) => e.rssMb)).toFixed(0)} MB`]] : []),
 ];
 const md = [
   `### PostgreSQL → bronze (${today()})`,
@@ -176,6 +183,7 @@ const md = [
   mdTable(['', 'wall', 'rate', 'peak RSS'], rows),
   '',
   `Rate ratio smelt / psql: **${ratioV.toFixed(2)}×** (goal ≥ 0.7×). Peak RSS: **${rss.toFixed(0)} MB** (goal < 500 MB).`,
+  ...(BASE ? ['', `Baseline / psql in the same run: ${(psqlMs / median(samples[BASE])).toFixed(2)}×; smelt is ${(median(samples[BASE]) / smeltMs).toFixed(2)}× the baseline's rate.`] : []),
   ...(limitedDir ? ['', `With DuckDB's memory capped at ${memoryLimit}: ratio **${(rate(limitedMs) / rate(psqlMs)).toFixed(2)}×**, peak RSS **${limitedRss.toFixed(0)} MB**. Unlimited, DuckDB keeps the blocks it wrote cached up to its default limit (80% of RAM); the RSS above is that cache, not smelt's batches.`] : []),
 ];
 if (stages) {
