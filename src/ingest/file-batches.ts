@@ -60,6 +60,8 @@ export async function loadFileBatch(conn: Connection, table: Relation, stream: S
     columns: file.columns.map((c) => ({ name: c.name, type: c.type, ...(c.digits ? { digits: c.digits } : {}) })),
     targets: fileTargets(stream, file, constants),
     checked,
+    // ingest-stream.ts reads the next file while a file batch loads.
+    readerBusy: true,
   });
   const names = file.columns.slice(0, stream.columns?.length ?? 0).map((c) => normalizeName(c.name));
   const deadLetters = out.rejects.map((r) => ({

@@ -79,6 +79,11 @@ export interface CsvLoadInput {
    * the rows that do not parse come back as rejects (slower; for the rare file that needs it).
    */
   readonly checked?: boolean;
+  /**
+   * The source is reading its next file meanwhile, on this machine's CPU: the engine may leave it
+   * a core (DuckDB loads with one thread fewer).
+   */
+  readonly readerBusy?: boolean;
 }
 
 export interface CsvLoadOutcome {

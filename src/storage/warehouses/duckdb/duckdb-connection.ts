@@ -5,6 +5,7 @@ import type { BulkLoadInput, CallOptions, Connection, CsvLoadInput, CsvLoadOutco
 import { loadCsvFile } from './duckdb-csv.js';
 import { loadJsonLinesFile } from './duckdb-json-lines.js';
 import type { DuckDBDialect } from './duckdb-dialect.js';
+import type { ThreadShare } from './duckdb-threads.js';
 import { logicalTypeOf, normalizeValue } from './duckdb-values.js';
 
 /** Translates a DuckDB error into a WarehouseError that knows the statement line. */
@@ -28,7 +29,13 @@ function rowsOf(columns: ColumnInfo[], raw: Record<string, unknown>[]): Row[] {
 /** One DuckDB connection. DuckDB runs statements on its own thread pool; we interrupt on abort. */
 export class DuckDBWarehouseConnection implements Connection {
   /** `helper` opens another DuckDB connection to the same database, for work split over threads (loadJsonLines). */
-  constructor(private readonly conn: DuckDBConnection, private readonly dialect: DuckDBDialect, private readonly helper: () => Promise<DuckDBConnection>) {}
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly dialect: DuckDBDialect,
+    private readonly helper: () => Promise<DuckDBConnection>,
+    /** The instance's threads, shared by its connections: lent down while a source reads (loadCsv). */
+    private readonly threads?: ThreadShare,
+  ) {}
 
   private async guard<T>(opts: CallOptions | undefined, fn: () => Promise<T>): Promise<T> {
     const signal = opts?.signal;
@@ -143,7 +150,8 @@ export class DuckDBWarehouseConnection implements Connection {
 
   /** DuckDB parses the file itself (duckdb-csv.ts). */
   loadCsv(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome> {
-    return this.guard(opts, () => loadCsvFile(this.conn, this.dialect, table, input));
+    const load = () => loadCsvFile(this.conn, this.dialect, table, input);
+    return this.guard(opts, () => (input.readerBusy && this.threads ? this.threads.during(load) : load()));
   }
 
   /** DuckDB parses and types the lines itself (duckdb-json-lines.ts). */

@@ -8,6 +8,7 @@ import { withConnection } from '../../warehouse.js';
 import type { DuckDBConfig } from './config.js';
 import { DuckDBWarehouseConnection } from './duckdb-connection.js';
 import { DuckDBDialect } from './duckdb-dialect.js';
+import { ThreadShare } from './duckdb-threads.js';
 
 export const duckdbCapabilities: WarehouseCapabilities = {
   transactionalDdl: true,
@@ -26,6 +27,8 @@ export class DuckDBWarehouse implements Warehouse {
   readonly type = 'duckdb';
   readonly capabilities = duckdbCapabilities;
   readonly dialect = new DuckDBDialect();
+
+  private threads?: ThreadShare;
 
   private constructor(private readonly instance: DuckDBInstance, readonly path: string) {}
 
@@ -59,11 +62,23 @@ export class DuckDBWarehouse implements Warehouse {
     }
     const wh = new DuckDBWarehouse(instance, path);
     for (const ext of config.extensions) await withConnection(wh, (c) => c.execute(`LOAD ${ext}`));
+    if (!opts.readOnly) {
+      // The count as configured (threads, settings) or DuckDB's default (all cores), to restore after each lend.
+      const base = Number((await withConnection(wh, (c) => c.execute("SELECT current_setting('threads') AS t"))).rows[0]!.t);
+      wh.threads = new ThreadShare(base, async (n) => {
+        const c = await instance.connect();
+        try {
+          await c.run(`SET threads = ${n}`);
+        } finally {
+          c.closeSync();
+        }
+      });
+    }
     return wh;
   }
 
   async connect(_opts?: CallOptions): Promise<Connection> {
-    return new DuckDBWarehouseConnection(await this.instance.connect(), this.dialect, () => this.instance.connect());
+    return new DuckDBWarehouseConnection(await this.instance.connect(), this.dialect, () => this.instance.connect(), this.threads);
   }
 
   listRelations(schema?: string, opts?: CallOptions): Promise<RelationInfo[]> {

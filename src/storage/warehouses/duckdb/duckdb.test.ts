@@ -85,6 +85,22 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
     ]);
   });
 
+  it('a load beside a busy reader gives back its lent thread, also when the load fails', async () => {
+    const dir = tempDir();
+    const wh = await keep(open(dir, { path: 'lend.duckdb', threads: 3 }));
+    const file = join(dir, 'rows.csv');
+    writeFileSync(file, '1\n2\nnot a number\n');
+    const input = { path: file, columns: [{ name: 'c0', type: 'bigint' as const }], targets: [{ name: 'id', from: { column: 0 } }], readerBusy: true };
+    const threads = await withConnection(wh, async (c) => {
+      await c.execute('CREATE TABLE t (id BIGINT)');
+      await expect(c.loadCsv!({ schema: 'main', name: 't' }, input)).rejects.toBeInstanceOf(CsvValueError);
+      const failed = (await c.execute("SELECT current_setting('threads') AS t")).rows[0]!.t;
+      expect((await c.loadCsv!({ schema: 'main', name: 't' }, { ...input, checked: true })).rows).toBe(2);
+      return [failed, (await c.execute("SELECT current_setting('threads') AS t")).rows[0]!.t];
+    });
+    expect(threads).toEqual([3, 3]);
+  });
+
   it('reads decimal text of known digits as the narrow type, exactly the values of the wide parse; a value past them fails the fast load only', async () => {
     const dir = tempDir();
     const wh = await keep(open(dir, { path: 'dec.duckdb' }));
