@@ -41,24 +41,40 @@ describe('normalizeBatch, jsonText', () => {
     ]);
   });
 
-  it('check: parses every record, so malformed JSON is a dead letter, and lands the text as written', () => {
-    const n = raw('raw', records, { jsonText: 'check' });
+  it('unset: parses every record, so malformed JSON is a dead letter, and lands the text as written', () => {
+    const n = raw('raw', records);
     expect(n.rows).toEqual([[' {"b": 1e400, "a": "x"}\n'], ['{"s": "text"}']]);
     expect(n.deadLetters.map((d) => d.position.offset)).toEqual([1, 2, 3, 5]);
     expect(n.deadLetters[3]!.error).toMatch(/^malformed JSON/);
   });
 
-  it('unset: parses every record and lands the value serialized again', () => {
-    const n = raw('raw', records);
-    expect(n.rows).toEqual([['{"b":null,"a":"x"}'], ['{"s":"text"}']]);
-    expect(n.deadLetters.map((d) => d.position.offset)).toEqual([1, 2, 3, 5]);
+  it('a record given as a value (no text) lands serialized', () => {
+    expect(raw('raw', [at(0, { data: { a: 1, b: [true, null] } })]).rows).toEqual([['{"a":1,"b":[true,null]}']]);
+  });
+
+  it('dead-letters an escaped lone surrogate, which JSON.parse takes and no warehouse JSON does; pairs and escaped backslashes pass', () => {
+    const texts = [
+      '{"a": "\\ud800"}', // lone high
+      '{"a": "\\udc00x"}', // lone low
+      '{"a": "\\ud83d\\ude00"}', // a pair (an emoji): fine
+      '{"a": "\\\\ud800"}', // an escaped backslash, then the letters ud800: fine
+      '{"a": "\\ud83d", "b": "\\ude00"}', // high and low in different strings
+      '{"a": "\\uD83D\\uDE00 \\ud800"}', // upper case pair, then a lone one
+      '{"a": "\\ud800\\n\\udc00"}', // not adjacent
+    ];
+    const n = raw('raw', texts.map((t, i) => at(i, { raw: t })));
+    expect(n.positions).toEqual([{ offset: 2 }, { offset: 3 }]);
+    expect(n.deadLetters.map((d) => [d.position.offset, d.error.slice(0, 32)])).toEqual([
+      [0, 'unpaired surrogate escape \\ud800'], [1, 'unpaired surrogate escape \\udc00'], [4, 'unpaired surrogate escape \\ud83d'],
+      [5, 'unpaired surrogate escape \\ud800'], [6, 'unpaired surrogate escape \\ud800'],
+    ]);
   });
 });
 
 describe('normalizeBatch, rejectsNul', () => {
   it('dead-letters raw records whose JSON holds \\u0000, passed on or parsed', () => {
     const records = [at(0, { raw: '{"a": "x\\u0000y"}' }), at(1, { raw: '{"a": "escaped \\\\u0000 is text"}' }), at(2, { raw: '{"a": 1}' })];
-    for (const jsonText of ['pass', 'check', undefined] as const) {
+    for (const jsonText of ['pass', undefined] as const) {
       const n = raw('raw', records, { jsonText, rejectsNul: true });
       expect(n.positions, `jsonText ${jsonText}`).toEqual([{ offset: 1 }, { offset: 2 }]);
       expect(n.deadLetters.map((d) => [d.position.offset, d.error])).toEqual([[0, "column 'payload' holds the NUL character (\\u0000), which the warehouse cannot store in JSON"]]);

@@ -7,7 +7,7 @@
 import type { LogicalType } from '../core/types.js';
 import type { IngestOptions } from './source-config.js';
 import { normalizeName } from './bronze-names.js';
-import { nulError, parseRecord, passText, payloadText } from './record-text.js';
+import { nulError, parseRecord, passText, payloadText, unpairedSurrogateError } from './record-text.js';
 import type { SourceRecord, StreamInfo } from './source.js';
 import { fits, inferValueType, toLoadValue } from './value-types.js';
 
@@ -43,12 +43,12 @@ export interface NormalizeInput {
   readonly tableExists: boolean;
   readonly records: readonly SourceRecord[];
   /**
-   * Raw landing: what lands as `payload`. Unset: the parsed value, serialized again. `check`: the
-   * record's own text, once it parses. `pass`: the record's own text where it passes the cheap
-   * checks of passText, unparsed (for a warehouse that validates JSON as it loads). The text is
-   * kept as written (numbers beyond a double's range too), so a record lands the same in both.
+   * Raw landing: what lands as `payload`. Unset: the record's own text once it parses (kept as
+   * written, so numbers beyond a double's range stay exact; a record given as a value is
+   * serialized). `pass`: the record's own text where it passes the cheap checks of passText,
+   * unparsed (for a warehouse that validates JSON as it loads), so a record lands the same both ways.
    */
-  readonly jsonText?: 'pass' | 'check';
+  readonly jsonText?: 'pass';
   /** The warehouse cannot store NUL in text or JSON: a record that holds one is a dead letter. */
   readonly rejectsNul?: boolean;
 }
@@ -96,10 +96,12 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
     }
     if (options.landing === 'raw') {
       const row = new Array(columns.length).fill(null);
-      row[index.get('payload')!] = input.jsonText && parsed.text !== undefined ? parsed.text : toLoadValue(parsed.data, 'json');
-      const nul = input.rejectsNul ? nulError(row, columns) : undefined;
-      if (nul) {
-        deadLetters.push({ position: r.position, error: nul, payload: payloadText(r) });
+      row[index.get('payload')!] = parsed.text ?? toLoadValue(parsed.data, 'json');
+      // JSON.parse takes an escaped lone surrogate; the warehouses' JSON types do not (DuckDB would store
+      // text that its own JSON functions then refuse to read).
+      const bad = (parsed.text !== undefined ? unpairedSurrogateError(parsed.text) : undefined) ?? (input.rejectsNul ? nulError(row, columns) : undefined);
+      if (bad) {
+        deadLetters.push({ position: r.position, error: bad, payload: payloadText(r) });
         continue;
       }
       rows.push(row);

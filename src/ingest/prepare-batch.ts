@@ -82,7 +82,7 @@ export function prepareRecords(ctx: PrepareContext, shape: TableShape, batch: Re
   const unparsed = !check && caps.validatesJson && ctx.options.landing === 'raw';
   const n = normalizeBatch({
     stream: ctx.stream, options: ctx.options, tableColumns: shape.data, tableExists: shape.exists, records: batch.records,
-    jsonText: unparsed ? 'pass' : caps.validatesJson ? 'check' : undefined, rejectsNul: !caps.textHoldsNul,
+    jsonText: unparsed ? 'pass' : undefined, rejectsNul: !caps.textHoldsNul,
   });
   const deadLetters: DeadLetter[] = [...n.deadLetters];
   const pk = ctx.primaryKey;

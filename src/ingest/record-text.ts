@@ -83,3 +83,29 @@ export function nulError(row: readonly unknown[], columns: readonly { name: stri
   }
   return undefined;
 }
+
+/** A JSON escape: `\uXXXX` (with its code unit) or a one-character escape such as `\\`, which must not start one. */
+const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|[^u])/g;
+
+/**
+ * Why a JSON text (one JSON.parse accepted) holds a string that is not Unicode text: an escaped
+ * UTF-16 surrogate without its pair, such as `"\ud800"`. Undefined when there is none.
+ */
+export function unpairedSurrogateError(text: string): string | undefined {
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return undefined; // the usual record: no surrogate escape at all
+  let high: string | undefined;
+  let end = -1;
+  for (const m of text.matchAll(JSON_ESCAPE)) {
+    const unit = m[1] === undefined ? -1 : parseInt(m[1], 16);
+    const low = unit >= 0xdc00 && unit <= 0xdfff;
+    if (high !== undefined && !(low && m.index === end)) break;
+    if (high !== undefined) high = undefined;
+    else if (low) return unpaired(m[1]!);
+    else if (unit >= 0xd800 && unit <= 0xdbff) high = m[1];
+    end = m.index + m[0].length;
+  }
+  return high === undefined ? undefined : unpaired(high);
+}
+
+const unpaired = (unit: string) =>
+  `unpaired surrogate escape \\u${unit} in a JSON string: not Unicode text, and the warehouse's JSON type refuses it`;

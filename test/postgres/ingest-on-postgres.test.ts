@@ -117,11 +117,12 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
           '{"id": 5, "deep": {"x": [1, {"y": null}]}}',
           '{"id": 6, "bad": tru}',
           '{"id": 7}',
-          '{"id": 8, "lone": "\\ud800"}', // JSON.parse takes a lone surrogate, jsonb does not: COPY names the line
+          '{"id": 8, "huge": 1e200000}', // JSON.parse takes it (as Infinity), jsonb's numeric overflows: COPY names the line
           '{"id": 9}',
+          '{"id": 10, "lone": "\\ud800"}', // JSON.parse takes a lone surrogate, no warehouse's JSON does: normalize sets it aside
         ].join('\n') + '\n',
         // 101 records jsonb refuses in one batch: not a few bad records but a mismatch, so the batch fails.
-        'many/m.ndjson': Array.from({ length: 101 }, (_, i) => `{"id": ${i}, "lone": "\\udc00"}`).join('\n') + '\n{"id": 101}\n',
+        'many/m.ndjson': Array.from({ length: 101 }, (_, i) => `{"id": ${i}, "huge": 1e200000}`).join('\n') + '\n{"id": 101}\n',
       },
       'smelt-pg-raw-',
     );
@@ -134,7 +135,7 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
   it('lands every good record as jsonb and dead-letters the rest with their lines and reasons', async () => {
     const r = runCli(['ingest', 'app', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
     expect(r.code, explain(r)).toBe(0);
-    expect(r.stdout).toMatch(/WARN ingest bronze\.app_ev \(4 dead letters in smelt_state\.dead_letters\) 5 rows/);
+    expect(r.stdout).toMatch(/WARN ingest bronze\.app_ev \(5 dead letters in smelt_state\.dead_letters\) 5 rows/);
     const rows = await db.query(`SELECT (payload->>'id')::int AS id, payload::text AS payload, pg_typeof(payload)::text AS t, _smelt_line::int AS line FROM bronze.app_ev ORDER BY 1`);
     expect(rows).toEqual([
       // 1e400 is exact in jsonb's numeric (JSON.parse would have made it Infinity, then null).
@@ -145,12 +146,13 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
       { id: 9, payload: '{"id": 9}', t: 'jsonb', line: 9 },
     ]);
     const dead = await db.query(`SELECT (position::jsonb->>'line')::int AS line, error, payload FROM smelt_state.dead_letters ORDER BY 1`);
-    expect(dead.map((d) => d.line)).toEqual([2, 3, 6, 8]);
+    expect(dead.map((d) => d.line)).toEqual([2, 3, 6, 8, 10]);
     expect(dead[0].error).toMatch(/^malformed JSON/);
     expect(dead[1].error).toMatch(/NUL character/);
     expect(dead[2].error).toMatch(/^malformed JSON/);
-    expect(dead[3].error).toMatch(/^the warehouse refused this record: PostgreSQL: invalid input syntax for type json.*SQLSTATE 22P02/);
-    expect(JSON.parse(dead[3].payload)).toEqual({ payload: '{"id": 8, "lone": "\\ud800"}' });
+    expect(dead[3].error).toMatch(/^the warehouse refused this record: PostgreSQL: value overflows numeric format.*SQLSTATE 22003/);
+    expect(JSON.parse(dead[3].payload)).toEqual({ payload: '{"id": 8, "huge": 1e200000}' });
+    expect(dead[4].error).toMatch(/^unpaired surrogate escape \\ud800 in a JSON string/);
     const again = runCli(['ingest', 'app', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
     expect(again.code, explain(again)).toBe(0);
     expect((await db.query(`SELECT count(*)::int AS n FROM bronze.app_ev`))[0].n).toBe(5);
@@ -160,7 +162,7 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
     const r = runCli(['ingest', 'many', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
     expect(r.code, explain(r)).toBe(1);
     expect(r.stdout).toMatch(/ERROR ingest many\.ev/);
-    expect(r.stdout).toMatch(/invalid input syntax for type json/);
+    expect(r.stdout).toMatch(/value overflows numeric format/);
     expect(await db.query(`SELECT to_regclass('bronze.many_ev') AS t`)).toEqual([{ t: null }]);
     expect(await db.query(`SELECT count(*)::int AS n FROM smelt_state.ingest_state WHERE source = 'many'`)).toEqual([{ n: 0 }]);
   });
