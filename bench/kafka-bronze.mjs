@@ -7,7 +7,7 @@
  *
  *   node bench/kafka-bronze.mjs [--messages 1000000] [--partitions 64] [--reps 3] [--batch-size 10000]
  *                               [--fetch-max-bytes 1048576] [--no-profile] [--baseline <other checkout, built>]
- *                               [--json out.json]
+ *                               [--landing typed|raw] [--json out.json]
  *   node bench/kafka-bronze.mjs --messages 200000 --partitions 16 --reps 2 --no-profile   # quick
  *
  * Broker: librdkafka's mock cluster (test/kafka/bin/mock-broker, built by test/kafka/build.sh when
@@ -22,6 +22,10 @@
  *
  * Checks: kcat's output is counted once (untimed); every smelt run must report `--messages` rows,
  * and after the first, bronze must hold each (partition, offset) once and no dead letters.
+ *
+ * Also timed, as a ceiling: DuckDB's own read_json of the same messages from the file they were
+ * produced from (a child process, into a fresh database file), which any design landing them typed in
+ * DuckDB pays at least.
  *
  * Goal: smelt's rate ≥ 0.5× kcat's. Peak RSS and CPU time (user + sys) of both come from
  * /usr/bin/time -v. Unless --no-profile, smelt's time is then taken apart in one process (the
@@ -46,8 +50,25 @@ const fetchMaxBytes = num(args['fetch-max-bytes'], 1 << 20);
 const TOPIC = 'bench.events';
 const STREAM = 'bench_events';
 const dir = join(OUT, 'kafka-bronze');
-const sourceDecl = (bootstrap) => ({ type: 'kafka', brokers: [bootstrap], topics: [TOPIC], batch_size: batchSize, fetch_max_bytes: fetchMaxBytes });
+const landing = args.landing === 'raw' ? 'raw' : 'typed';
+const sourceDecl = (bootstrap) => ({ type: 'kafka', brokers: [bootstrap], topics: [TOPIC], batch_size: batchSize, fetch_max_bytes: fetchMaxBytes, ...(landing === 'raw' ? { landing } : {}) });
 
+if (args['duckdb-child']) {
+  // The ceiling: DuckDB parses the same messages from a file itself (all cores), into a fresh database
+  // file. Any design that lands them typed in DuckDB pays at least this, before reading Kafka at all.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = join(dir, 'peer.duckdb');
+  rmSync(db, { force: true });
+  rmSync(`${db}.wal`, { force: true });
+  const inst = await DuckDBInstance.create(db);
+  const c = await inst.connect();
+  await c.run(`CREATE TABLE t AS SELECT * FROM read_json('${args['duckdb-child']}', format = 'newline_delimited')`);
+  const n = (await c.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0];
+  c.closeSync();
+  inst.closeSync();
+  process.stdout.write(`${n}\n`);
+  process.exit(0);
+}
 if (args['stage-child']) {
   await stages(args['stage-child'], args.bootstrap);
   process.exit(0);
@@ -141,14 +162,19 @@ if (kcatCount !== N) throw new Error(`kcat consumed ${kcatCount} messages, expec
 resetSmelt();
 smeltIngest();
 const q = (sql) => JSON.parse(timeRun(NODE, [BIN, 'query', sql, '--format', 'json', '--project-dir', proj]).stdout)[0];
-const check = q(`select count(*) as n, count(distinct (_smelt_partition, _smelt_offset)) as d, count(distinct id) as ids from bronze.kb_${STREAM}`);
+const check = q(`select count(*) as n, count(distinct (_smelt_partition, _smelt_offset)) as d, count(distinct ${landing === 'raw' ? "payload->>'id'" : 'id'}) as ids from bronze.kb_${STREAM}`);
 const dead = q('select count(*) as n from smelt_state.dead_letters').n;
 if (check.n !== N || check.d !== N || check.ids !== N || dead !== 0) {
   stopBroker();
   throw new Error(`bronze check failed: ${JSON.stringify(check)}, ${dead} dead letters`);
 }
 
+const readJson = () => timeV(NODE, [process.argv[1], '--duckdb-child', dataFile]);
+const ceilingRows = Number(readJson().stdout.trim());
+if (ceilingRows !== N) throw new Error(`read_json loaded ${ceilingRows} rows, expected ${N}`);
+
 const SMELT = 'smelt ingest (kafka → DuckDB bronze)';
+const CEIL = "DuckDB read_json of the same messages from a file (CREATE TABLE AS)";
 const PEER = 'kcat -C -e to /dev/null';
 // --baseline <checkout>: that checkout's build (its bin/smelt.js and dist/) runs as one more peer on
 // the same topic, so a change is measured against what it replaces in the same run.
@@ -162,6 +188,7 @@ const baseIngest = () => {
 const { samples, extras } = sideBySide([
   { name: PEER, run: kcat },
   { name: SMELT, before: resetSmelt, run: smeltIngest },
+  { name: CEIL, run: readJson },
   ...(BASE ? [{ name: BASE, before: resetSmelt, run: baseIngest }] : []),
 ], { reps, warmup: 0 });
 const smeltMs = median(samples[SMELT]);
@@ -175,15 +202,18 @@ const fmtRate = (m) => Math.round(rate(m)).toLocaleString('en-US');
 const md = [
   `### Kafka → DuckDB bronze (${today()})`,
   '',
-  `${N.toLocaleString('en-US')} JSON messages (${mb.toFixed(0)} MB of values, ${(bytes / N - 1).toFixed(0)} B each, no key) in one topic of ${PARTS} partitions (${Math.min(...perPart)}–${Math.max(...perPart)} messages each) on librdkafka's mock broker (one broker, on this machine); batch_size ${batchSize}, fetch_max_bytes ${fetchMaxBytes}; median of ${reps}; ${machine()}.`,
+  `${N.toLocaleString('en-US')} JSON messages (${mb.toFixed(0)} MB of values, ${(bytes / N - 1).toFixed(0)} B each, no key) in one topic of ${PARTS} partitions (${Math.min(...perPart)}–${Math.max(...perPart)} messages each) on librdkafka's mock broker (one broker, on this machine); landing ${landing}, batch_size ${batchSize}, fetch_max_bytes ${fetchMaxBytes}; median of ${reps}; ${machine()}.`,
   '',
   mdTable(['', 'wall', 'messages/s', 'MB/s', 'CPU (user+sys)', 'peak RSS'], [
     [SMELT, ms(smeltMs), fmtRate(smeltMs), (mb / (smeltMs / 1000)).toFixed(1), ms(stat(SMELT, 'cpuMs')), `${stat(SMELT, 'rssMb').toFixed(0)} MB`],
     [`\`kcat ${kcatArgs.join(' ').replace(bootstrap, '<broker>')} > /dev/null\``, ms(peerMs), fmtRate(peerMs), (mb / (peerMs / 1000)).toFixed(1), ms(stat(PEER, 'cpuMs')), `${stat(PEER, 'rssMb').toFixed(0)} MB`],
+    [CEIL, ms(median(samples[CEIL])), fmtRate(median(samples[CEIL])), (mb / (median(samples[CEIL]) / 1000)).toFixed(1), ms(stat(CEIL, 'cpuMs')), `${stat(CEIL, 'rssMb').toFixed(0)} MB`],
     ...(BASE ? [[BASE, ms(median(samples[BASE])), fmtRate(median(samples[BASE])), (mb / (median(samples[BASE]) / 1000)).toFixed(1), ms(stat(BASE, 'cpuMs')), `${stat(BASE, 'rssMb').toFixed(0)} MB`]] : []),
   ]),
   '',
   `**smelt / kcat rate: ${ratioV.toFixed(2)}×** (goal ≥ 0.5×: ${ratioV >= 0.5 ? 'met' : 'missed'}). Checked: kcat printed ${kcatCount.toLocaleString('en-US')} messages; every smelt run reported ${N.toLocaleString('en-US')} rows, and bronze held each (partition, offset) once with 0 dead letters. Both walls include process start (smelt's also opening DuckDB); the broker shares the 2 cores with the consumer.`,
+  '',
+  `Ceiling: DuckDB's own \`read_json\` of the same messages, from a file on disk (no Kafka), reaches ${(peerMs / median(samples[CEIL])).toFixed(2)}× kcat's rate; smelt is ${(median(samples[CEIL]) / smeltMs).toFixed(2)}× read_json's.`,
   ...(BASE ? ['', `Baseline / kcat in the same run: ${(peerMs / median(samples[BASE])).toFixed(2)}×; smelt is ${(median(samples[BASE]) / smeltMs).toFixed(2)}× the baseline's rate.`] : []),
 ];
 
