@@ -115,16 +115,19 @@ export class BronzeWriter {
    * exactly as the record path would): nothing was written, and the caller loads the parts another way.
    */
   async loadLines(p: PreparedBatch): Promise<BatchOutcome | undefined> {
-    const { parts, lineField } = p.batch.lines!;
+    const { parts, lineField, lineFields = [] } = p.batch.lines!;
     const shape = await this.loadShape();
     if (!shape.exists || !this.conn.loadJsonLines) return undefined;
-    const lineColumn = metaColumn(normalizeName(lineField));
+    const lineColumn = lineField === undefined ? undefined : metaColumn(normalizeName(lineField));
+    // The position fields each line carries, as the table's columns (every one must be there).
+    const carried = lineFields.map((f) => this.ctx.metaColumns.find((m) => m.name === metaColumn(normalizeName(f))));
+    if (carried.some((m) => !m || !shape.all.includes(m.name))) return undefined;
     const files: { path: string; afterLine: number; constants: { name: string; type: LogicalType; value: unknown }[] }[] = [];
     for (const part of parts) {
       const constants: { name: string; type: LogicalType; value: unknown }[] = [];
       for (const m of this.ctx.metaColumns) {
         if (!shape.all.includes(m.name)) return undefined;
-        if (m.name === lineColumn) continue;
+        if (m.name === lineColumn || carried.includes(m)) continue;
         const field = this.stream.positionFields.find((f) => metaColumn(normalizeName(f.name)) === m.name);
         const value = m.name === META_LOADED_AT ? p.loadedAt : m.name === META_BATCH ? p.batchId : field && field.name in part.position ? part.position[field.name] : undefined;
         if (value === undefined) return undefined;
@@ -136,7 +139,7 @@ export class BronzeWriter {
     try {
       // The rows the files replace go first, in the load's transaction; the state with them.
       out = await this.conn.loadJsonLines(this.loadTarget, {
-        files, columns: shape.data, lineColumn, maxRecordBytes: this.options.max_record_bytes,
+        files, columns: shape.data, lineColumn, lineFields: carried.map((m) => ({ name: m!.name, type: m!.type })), maxRecordBytes: this.options.max_record_bytes,
         sameTransaction: async () => {
           for (const part of parts) await this.supersede(part.supersedes, shape);
           if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);

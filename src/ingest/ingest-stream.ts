@@ -68,10 +68,13 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     // warehouse's own. Batches still load and commit strictly in order, each with its own state,
     // so exactly-once is unchanged; a prepared batch whose predecessor failed is never loaded.
     // Where the warehouse parses files itself, a source that can write CSV hands its rows over as files.
-    const files: FileOffer | undefined = (await writer.acceptsFiles())
-      ? { dir: await fileFolder(opts.projectDir, src.name, streamName), rows: fileRows(Math.max(src.options.batch_size, FILE_BATCH_ROWS), wh.capabilities.rowGroupRows) }
+    const acceptsFiles = await writer.acceptsFiles();
+    const dir = acceptsFiles || writer.acceptsLines() ? await fileFolder(opts.projectDir, src.name, streamName) : undefined;
+    const files: FileOffer | undefined = acceptsFiles
+      ? { dir: dir!, rows: fileRows(Math.max(src.options.batch_size, FILE_BATCH_ROWS), wh.capabilities.rowGroupRows) }
       : undefined;
-    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files, jsonLines: writer.acceptsLines() })[Symbol.asyncIterator]();
+    const jsonLines = writer.acceptsLines() ? { dir: dir! } : undefined;
+    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files, jsonLines })[Symbol.asyncIterator]();
     const ahead = (): Promise<PreparedBatch | undefined> => {
       const p = it.next().then((r) => {
         if (r.done) return undefined;
@@ -98,6 +101,14 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
      * where it hands a single part back, that part's records as ordinary batches, in order.
      */
     const loadLines = async (prepared: PreparedBatch): Promise<void> => {
+      try {
+        await loadLinesOnce(prepared);
+      } finally {
+        // Files the source wrote for this load (Kafka's batches) are done with, loaded or not.
+        for (const part of prepared.batch.lines!.parts) if (part.temporary) await rm(part.path, { force: true });
+      }
+    };
+    const loadLinesOnce = async (prepared: PreparedBatch): Promise<void> => {
       // A stream whose lines the warehouse keeps handing back (dirty files) is read as records:
       // asking again for every file would only add the cost of each refused statement.
       if (refusals < GIVE_UP_AFTER) {
@@ -108,10 +119,10 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
         }
         refusals++;
       }
-      const { parts, lineField } = prepared.batch.lines!;
+      const { parts, lineField, lineFields } = prepared.batch.lines!;
       if (parts.length > 1) {
         for (const part of parts) {
-          await loadLines(await writer.prepare({ records: [], state: snapshot(part.state), lines: { parts: [part], lineField } }, randomUUID()));
+          await loadLinesOnce(await writer.prepare({ records: [], state: snapshot(part.state), lines: { parts: [part], lineField, lineFields } }, randomUUID()));
         }
         return;
       }
@@ -154,7 +165,7 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
       const closing = it.return?.(undefined);
       if (done) await closing;
       else closing?.catch(() => undefined);
-      if (files) await rm(files.dir, { recursive: true, force: true }).catch(() => undefined);
+      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
     if (replace) {
       await writer.finish(lastState, batchId);

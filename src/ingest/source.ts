@@ -86,8 +86,13 @@ export interface RecordBatch {
  */
 export interface JsonLinesChunk {
   readonly parts: readonly JsonLinesPart[];
-  /** The position field that holds the line number. */
-  readonly lineField: string;
+  /** The position field that holds the line number (a file's lines), if any. */
+  readonly lineField?: string;
+  /**
+   * Position fields that each line carries itself, in this order, before its record: each value's
+   * JSON text followed by the byte 0x01, then the record's JSON (`JsonLinesLoadInput.lineFields`).
+   */
+  readonly lineFields?: readonly string[];
 }
 
 /** The lines of one file after `afterLine`, each positioned at `position` plus its line number. */
@@ -100,6 +105,8 @@ export interface JsonLinesPart {
   readonly state: unknown;
   /** As `RecordBatch.supersedes`, for this part. */
   readonly supersedes?: Readonly<Record<string, unknown>>;
+  /** Written by the source for this load (in `ReadOptions.jsonLines.dir`): the loader deletes it once loaded or fallen back. */
+  readonly temporary?: boolean;
   fallback(): AsyncIterable<RecordBatch>;
 }
 
@@ -136,8 +143,11 @@ export interface ReadOptions extends CallOptions {
   readonly batchSize: number;
   /** The batches may be CSV files (`RecordBatch.file`) instead of records, when the source can write them. */
   readonly files?: FileOffer;
-  /** The batches may be NDJSON lines (`RecordBatch.lines`) that the warehouse parses itself. */
-  readonly jsonLines?: boolean;
+  /**
+   * The batches may be NDJSON lines (`RecordBatch.lines`) that the warehouse parses itself; a
+   * source that writes its own lines files (Kafka) puts them in `dir`.
+   */
+  readonly jsonLines?: { readonly dir: string };
 }
 
 export interface CheckResult {

@@ -108,8 +108,15 @@ export interface JsonLinesLoadInput {
   }[];
   /** The table's data columns: a record's key is its column's name. */
   readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
-  /** Table column for the line number. */
-  readonly lineColumn: string;
+  /** Table column for the line number, if any. */
+  readonly lineColumn?: string;
+  /**
+   * Table columns whose values each line carries itself, in this order, before its record: a
+   * line is each value's JSON text followed by the byte 0x01, then the record (a Kafka batch:
+   * partition, offset, key, headers, timestamp). JSON `null` is NULL; a string is cast to the
+   * column's type.
+   */
+  readonly lineFields?: readonly { readonly name: string; readonly type: LogicalType }[];
   /** A line longer than this (in bytes) is not taken. */
   readonly maxRecordBytes: number;
   /**

@@ -3,10 +3,8 @@
  * partition stands. The Kafka source fills batches from it record by record, so a batch ends at any
  * message and its state is exactly the offsets after the records it holds.
  */
-import type { SourceRecord } from '../../source.js';
-import type { KafkaConfig } from './config.js';
 import type { FetchedMessage, PartitionFetch } from './kafka-client.js';
-import { toSourceRecord } from './records.js';
+import type { Taken } from './lines-file.js';
 
 /** Fetched messages of one partition not yet put in a batch. */
 interface Buffered {
@@ -24,7 +22,7 @@ export class FetchBuffer {
    * @param positions partition → next offset not yet in a batch (the state a batch ends with); moved here.
    * @param targets batch mode: partition → offset where reading stops (the high watermark when the read began).
    */
-  constructor(private readonly positions: Map<number, bigint>, private readonly targets: ReadonlyMap<number, bigint> | undefined, private readonly format: KafkaConfig['value_format']) {}
+  constructor(private readonly positions: Map<number, bigint>, private readonly targets: ReadonlyMap<number, bigint> | undefined) {}
 
   get empty(): boolean {
     return this.buffered.length === 0;
@@ -55,13 +53,13 @@ export class FetchBuffer {
     return true;
   }
 
-  /** Moves buffered messages into `records` up to `batchSize`, positions with them; true when a position moved. */
-  fill(records: SourceRecord[], batchSize: number): boolean {
+  /** Moves buffered messages into `taken` until it holds `upTo`, positions with them; true when a position moved. */
+  fill(taken: Taken[], upTo: number): boolean {
     let moved = false;
-    while (records.length < batchSize && this.buffered.length) {
+    while (taken.length < upTo && this.buffered.length) {
       const head = this.buffered[0]!;
-      const k = Math.min(batchSize - records.length, head.msgs.length - head.i);
-      for (let j = head.i; j < head.i + k; j++) records.push(toSourceRecord(head.partition, head.msgs[j]!, this.format));
+      const k = Math.min(upTo - taken.length, head.msgs.length - head.i);
+      for (let j = head.i; j < head.i + k; j++) taken.push({ partition: head.partition, m: head.msgs[j]! });
       head.i += k;
       if (k > 0) {
         this.positions.set(head.partition, BigInt(head.msgs[head.i - 1]!.offset) + 1n);

@@ -72,6 +72,17 @@ function valueOf(x: string, t: LogicalType, column: string): string {
 }
 
 /**
+ * A value a line carries before its record (JsonLinesLoadInput.lineFields), from its JSON text `p`:
+ * integers as they are written, JSON as it is, strings decoded and cast to the column's type.
+ */
+function fieldValue(d: DuckDBDialect, p: string, t: LogicalType): string {
+  if (t === 'integer' || t === 'bigint') return `CASE WHEN ${p} = 'null' THEN NULL ELSE CAST(${p} AS BIGINT) END`;
+  if (t === 'json') return `CASE WHEN ${p} = 'null' THEN NULL ELSE CAST(${p} AS JSON) END`;
+  const text = `CAST(${p} AS JSON) ->> '$'`;
+  return t === 'varchar' ? text : `CAST(${text} AS ${d.typeName(t)})`;
+}
+
+/**
  * An in-memory database for the numbered lines, attached once per DuckDB instance and seen by all
  * its connections (so several can fill one table); never in the database file.
  */
@@ -98,7 +109,8 @@ export async function loadJsonLinesFile(
     // several connections at once. What follows scans that table on all threads, which it could not
     // do inside the transaction (DuckDB scans a transaction's own uncommitted rows on one thread).
     try {
-      await conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH}; CREATE TABLE ${lines} (f INTEGER, n BIGINT, line VARCHAR)`);
+      const fields = (input.lineFields ?? []).map((_, k) => `p${k} VARCHAR, `).join('');
+      await conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${SCRATCH}; CREATE TABLE ${lines} (f INTEGER, n BIGINT, ${fields}line VARCHAR)`);
       await numberFiles(conn, helper, d, input, lines, signal);
     } catch (e) {
       return refusal(e);
@@ -107,7 +119,9 @@ export async function loadJsonLinesFile(
     await conn.run('BEGIN TRANSACTION');
     try {
       await input.sameTransaction();
-      const names = [...input.columns.map((c) => c.name), input.lineColumn, ...first.constants.map((c) => c.name)].map((n) => d.quoteIdent(n));
+      const names = [
+        ...input.columns.map((c) => c.name), ...(input.lineColumn ? [input.lineColumn] : []), ...(input.lineFields ?? []).map((c) => c.name), ...first.constants.map((c) => c.name),
+      ].map((n) => d.quoteIdent(n));
       let rows: number;
       try {
         rows = Number((await conn.run(`INSERT INTO ${d.relation(table)} (${names.join(', ')})\n${rowsQuery(d, input, lines)}`)).rowsChanged);
@@ -142,7 +156,7 @@ async function numberFiles(conn: DuckDBConnection, helper: () => Promise<DuckDBC
         try {
           while (!failure && next < input.files.length) {
             const i = next++;
-            await lane.run(`INSERT INTO ${lines} ${numberedLines(d, input.files[i]!, i)}`);
+            await lane.run(`INSERT INTO ${lines} ${numberedLines(d, input.files[i]!, i, input.lineFields?.length ?? 0, input.lineColumn !== undefined)}`);
           }
         } catch (e) {
           // The first failure is the reason; the other lanes stop (and fail "interrupted").
@@ -168,12 +182,18 @@ async function numberFiles(conn: DuckDBConnection, helper: () => Promise<DuckDBC
  * original order of the source" (duckdb/duckdb#21971), and the reader yields a blank line as NULL,
  * so the numbers are the file's line numbers.
  */
-function numberedLines(d: DuckDBDialect, file: JsonLinesLoadInput['files'][number], i: number): string {
-  const reader = `read_csv(${d.literal(file.path)}, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', new_line = '\\n', header = false, auto_detect = false, compression = 'none', strict_mode = true)`;
+function numberedLines(d: DuckDBDialect, file: JsonLinesLoadInput['files'][number], i: number, fields: number, numbered: boolean): string {
+  // The fields a line carries before its record are columns of the same reader (0x01 ends each).
+  const ps = Array.from({ length: fields }, (_, k) => `p${k}`);
+  const columns = [...ps, 'line'].map((c) => `'${c}': 'VARCHAR'`).join(', ');
+  const reader = `read_csv(${d.literal(file.path)}, columns = {${columns}}, delim = chr(1), quote = '', escape = '', new_line = '\\n', header = false, auto_detect = false, compression = 'none', strict_mode = true)`;
   // A blank line (nothing but spaces and tabs; the reader gives an empty one as NULL) holds no
   // record. Most lines start with '{': trim() only for the others.
   const notBlank = `line IS NOT NULL AND line <> '' AND (ascii(line) NOT IN (32, 9) OR trim(line, ' ' || chr(9)) <> '')`;
-  return `SELECT ${i}, n, line FROM (SELECT line, row_number() OVER () AS n FROM ${reader}) WHERE n > ${Math.floor(file.afterLine)} AND ${notBlank}`;
+  const carried = ps.map((p) => `${p}, `).join('');
+  // Lines that carry their positions need no number (the window costs a third of this statement).
+  if (!numbered) return `SELECT ${i}, 0, ${carried}line FROM ${reader} WHERE ${notBlank}`;
+  return `SELECT ${i}, n, ${carried}line FROM (SELECT ${carried}line, row_number() OVER () AS n FROM ${reader}) WHERE n > ${Math.floor(file.afterLine)} AND ${notBlank}`;
 }
 
 /** The rows of every file from the scratch table: records checked, values typed, in table order. */
@@ -185,9 +205,12 @@ function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): 
     const vs = input.files.map((f) => sql(f.constants[k]!.value));
     return vs.every((v) => v === vs[0]) ? vs[0]! : `CASE f ${vs.map((v, i) => `WHEN ${i} THEN ${v}`).join(' ')} END`;
   };
+  const fields = input.lineFields ?? [];
+  const carried = fields.map((_, k) => `p${k}, `).join('');
   const values = [
     ...input.columns.map((c, i) => valueOf(`c${i}`, c.type, c.name)),
-    'n',
+    ...(input.lineColumn ? ['n'] : []),
+    ...fields.map((c, k) => fieldValue(d, `p${k}`, c.type)),
     ...input.files[0]!.constants.map((c, k) => constant(k, c.type)),
   ];
   // Per line, before its record is looked at: the line ends as JSON.parse and the JS reader see them,
@@ -203,8 +226,8 @@ function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): 
   const keyCheck = `CASE WHEN k = ${keys} THEN true WHEN m IS NULL THEN ${refuse('not a JSON object')} WHEN NOT list_has_all(${keys}, k) THEN ${refuse('a key that is not a column')} WHEN len(k) <> len(list_distinct(k)) THEN ${refuse('a key twice')} ELSE true END`;
   // Each value's text, looked up once (expressions inside CASE are not shared).
   const texts = input.columns.map((c, i) => `CAST(m[${d.literal(c.name)}] AS VARCHAR) AS c${i}`);
-  return `WITH records AS (SELECT f, n, json_transform(${checked}, '"MAP(VARCHAR, JSON)"') AS m FROM ${lines}),
-keyed AS (SELECT f, n, m, map_keys(m) AS k FROM records),
-texts AS (SELECT f, n, ${texts.join(', ')} FROM keyed WHERE ${keyCheck})
+  return `WITH records AS (SELECT f, n, ${carried}json_transform(${checked}, '"MAP(VARCHAR, JSON)"') AS m FROM ${lines}),
+keyed AS (SELECT f, n, ${carried}m, map_keys(m) AS k FROM records),
+texts AS (SELECT f, n, ${carried}${texts.join(', ')} FROM keyed WHERE ${keyCheck})
 SELECT ${values.join(', ')} FROM texts`;
 }

@@ -1,0 +1,68 @@
+/**
+ * A batch of JSON messages as one lines file for the warehouse to parse itself
+ * (`RecordBatch.lines`, `JsonLinesChunk.lineFields`): per message, its position fields
+ * (partition, offset, key, headers, timestamp) as JSON texts each followed by the byte 0x01,
+ * then the value's bytes as they came, then `\n`. This exists because building a record per
+ * message and handing each value to DuckDB one call at a time was most of a Kafka ingest.
+ *
+ * The file holds the values unparsed, so the warehouse sees what the record path would have
+ * parsed, and where it would read a line otherwise, it refuses the batch and the loader takes
+ * the records instead (duckdb-json-lines.ts). A message whose value a line cannot hold as it is
+ * (a line end inside, anything but `{` first) keeps the whole batch on the record path here.
+ */
+import { writeFileSync } from 'node:fs';
+import type { FetchedMessage } from './kafka-client.js';
+import { POSITION_FIELDS, positionOf } from './records.js';
+
+/** A message taken into a batch, with its partition. */
+export interface Taken {
+  readonly partition: number;
+  readonly m: FetchedMessage;
+}
+
+/** The position fields each line carries, in line order. */
+export const LINE_FIELDS: readonly string[] = POSITION_FIELDS.map((f) => f.name);
+
+/** A tombstone (null value) lands as a row of NULL data columns, as the record path's `{}` does. */
+const EMPTY = Buffer.from('{}');
+
+/** The value fits a line as it is: a JSON object's text with no line end inside. */
+function fitsLine(v: Buffer): boolean {
+  return v.length > 1 && v[0] === 0x7b && v.indexOf(0x0a) < 0 && v.indexOf(0x0d) < 0;
+}
+
+/** JSON text of a position value (its fields are numbers, text, or a JSON object of text). */
+function fieldText(v: unknown): string {
+  return v === null || v === undefined ? 'null' : typeof v === 'number' ? String(v) : JSON.stringify(v);
+}
+
+/**
+ * Writes the messages as a lines file at `path`; false (and nothing written) when some value
+ * does not fit a line, so the batch goes as records.
+ */
+export function writeLinesFile(path: string, taken: readonly Taken[]): boolean {
+  let bytes = 0;
+  for (const { m } of taken) {
+    if (m.value !== null && !fitsLine(m.value)) return false;
+    bytes += (m.value ?? EMPTY).length;
+  }
+  let buf = Buffer.allocUnsafe(bytes + taken.length * 64);
+  let at = 0;
+  for (const { partition, m } of taken) {
+    const p = positionOf(partition, m);
+    const prefix = `${p.partition}\x01${p.offset}\x01${fieldText(p.key)}\x01${fieldText(p.headers)}\x01${fieldText(p.timestamp)}\x01`;
+    const value = m.value ?? EMPTY;
+    // A prefix is ASCII unless the key or a header holds other text: only then count its bytes.
+    const need = (p.key === null && p.headers === null ? prefix.length : Buffer.byteLength(prefix)) + value.length + 1;
+    if (at + need > buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, at + need));
+      buf.copy(grown, 0, 0, at);
+      buf = grown;
+    }
+    at += buf.write(prefix, at);
+    at += value.copy(buf, at);
+    buf[at++] = 0x0a;
+  }
+  writeFileSync(path, buf.subarray(0, at));
+  return true;
+}
