@@ -34,6 +34,11 @@
  * the read began, then returns; `follow` keeps reading (and picks up new
  * partitions) until the AbortSignal fires. The next fetch runs while the
  * loader writes the current batch.
+ *
+ * Lines. Where the warehouse parses NDJSON itself (`opts.jsonLines`) and values are JSON, every
+ * batch after the first (which creates the table) is written as a lines file (lines-file.ts) of up
+ * to LINES_BATCH messages, each line carrying its position fields; the warehouse takes it whole or
+ * hands it back, and then the same messages go as records (`fallback`), with the same state.
  */
 import { join } from 'node:path';
 import { AbortedError, SmeltError } from '../../../core/errors.js';
