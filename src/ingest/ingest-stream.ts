@@ -69,11 +69,12 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     // so exactly-once is unchanged; a prepared batch whose predecessor failed is never loaded.
     // Where the warehouse parses files itself, a source that can write CSV hands its rows over as files.
     const acceptsFiles = await writer.acceptsFiles();
-    const dir = acceptsFiles || writer.acceptsLines() ? await fileFolder(opts.projectDir, src.name, streamName) : undefined;
+    const acceptsLines = writer.acceptsLines();
+    const dir = acceptsFiles || acceptsLines ? await fileFolder(opts.projectDir, src.name, streamName) : undefined;
     const files: FileOffer | undefined = acceptsFiles
       ? { dir: dir!, rows: fileRows(Math.max(src.options.batch_size, FILE_BATCH_ROWS), wh.capabilities.rowGroupRows) }
       : undefined;
-    const jsonLines = writer.acceptsLines() ? { dir: dir! } : undefined;
+    const jsonLines = acceptsLines ? { dir: dir! } : undefined;
     const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files, jsonLines })[Symbol.asyncIterator]();
     const ahead = (): Promise<PreparedBatch | undefined> => {
       const p = it.next().then((r) => {

@@ -36,25 +36,20 @@
  * loader writes the current batch.
  *
  * Lines. Where the warehouse parses NDJSON itself (`opts.jsonLines`) and values are JSON, every
- * batch after the first (which creates the table) is written as a lines file (lines-file.ts) of up
- * to LINES_BATCH messages, each line carrying its position fields; the warehouse takes it whole or
- * hands it back, and then the same messages go as records (`fallback`), with the same state.
+ * batch after the first (which creates the table) is written as a lines file (kafka-batch.ts,
+ * lines-file.ts), each line carrying its position fields; the warehouse takes it whole or hands it
+ * back, and then the same messages go as records (`fallback`), with the same state.
  */
-import { join } from 'node:path';
 import { AbortedError, SmeltError } from '../../../core/errors.js';
-import type { CallOptions, CheckResult, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo } from '../../source.js';
+import type { CallOptions, CheckResult, RecordBatch, ReadOptions, Source, SourceContext, StreamInfo } from '../../source.js';
 import { topicsByStream, type KafkaConfig } from './config.js';
 import { FetchBuffer } from './fetch-buffer.js';
 import { createKafkaClient, type AdminClient, type KafkaClient, type PartitionFetch, type PartitionReader } from './kafka-client.js';
 import { parseState, startPositions, stateOf, type KafkaState } from './kafka-state.js';
-import { LINE_FIELDS, writeLinesFile, type Taken } from './lines-file.js';
-import { gapRecord, POSITION_FIELDS, toSourceRecord } from './records.js';
+import { GroupCommits } from './group-commits.js';
+import { KafkaBatch } from './kafka-batch.js';
+import { gapRecord, POSITION_FIELDS } from './records.js';
 
-/**
- * Messages per batch once batches go as lines: the warehouse's fixed cost per load (a few tens of
- * ms on DuckDB) vanishes next to its parse, and ~20 MB of values stay in memory at 200 B each.
- */
-const LINES_BATCH = 100_000;
 /** Follow mode: a partial batch is handed over after this long. */
 const LINGER_MS = 200;
 /** Follow mode: how often the topic is checked for new partitions. */
@@ -68,10 +63,8 @@ export class KafkaSource implements Source {
   private partitionReader?: PartitionReader;
   private readonly topics: Map<string, string>;
   private readonly groupId: string;
-  /** Offsets a commit could not deliver yet; retried on the next commit and on close. */
-  private readonly pendingCommits = new Map<string, KafkaState>();
-  /** The last error a group commit met (commits are best effort: the warehouse holds the truth). */
-  lastCommitError?: string;
+  /** Group offsets, committed after the warehouse (best effort: the warehouse holds the truth). */
+  private readonly commits: GroupCommits;
 
   constructor(private readonly cfg: KafkaConfig, private readonly ctx: SourceContext) {
     this.topics = topicsByStream(cfg);
@@ -83,6 +76,12 @@ export class KafkaSource implements Source {
       sasl: cfg.sasl,
       connectionTimeoutMs: cfg.connection_timeout_ms,
     });
+    this.commits = new GroupCommits((topic, offsets) => this.reader().commitOffsets(this.groupId, topic, offsets), (m) => this.client.scrub(m));
+  }
+
+  /** The last error a group commit met. */
+  get lastCommitError(): string | undefined {
+    return this.commits.lastError;
   }
 
   private admin(): Promise<AdminClient> {
@@ -191,48 +190,20 @@ export class KafkaSource implements Source {
     const changed = JSON.stringify(initial) !== JSON.stringify(stored ? stateOf(topic, stored) : undefined);
     const buffer = new FetchBuffer(positions, targets);
 
-    /** Records the source made itself (retention gaps), then the messages taken into the batch. */
-    let records: SourceRecord[] = gaps;
-    let taken: Taken[] = [];
-    const count = () => records.length + taken.length;
-    // JSON values may go to a warehouse that parses them itself as lines, once the bronze table
-    // exists: after a stored state, or after this read's first batch of messages went as records.
-    let asLines = Boolean(opts.jsonLines) && this.cfg.value_format === 'json' && stored !== undefined;
-    let files = 0;
+    const batch = new KafkaBatch(stream.name, this.cfg.value_format, opts, stored !== undefined, gaps);
     // `latest` is resolved once and stored right away, so a restart does not skip what arrived meanwhile.
     const storesLatest = !stored && this.cfg.start === 'latest';
-    if (storesLatest) {
-      yield { records, state: initial };
-      records = [];
-    }
+    if (storesLatest) yield batch.take(initial);
     if (buffer.wanted().size === 0) {
       // Nothing to read. Store the resolved start (e.g. `latest`) so the next run does not resolve it again.
-      if ((changed && !storesLatest) || records.length) yield { records, state: initial };
+      if ((changed && !storesLatest) || batch.count) yield batch.take(initial);
       return;
     }
     /** The state moved since the last batch (records, or offsets that hold no records). */
-    let moved = records.length > 0 || (changed && !storesLatest);
+    let moved = batch.count > 0 || (changed && !storesLatest);
     let lingerFrom = Date.now();
-    const format = this.cfg.value_format;
     const emit = (): RecordBatch => {
-      const state = stateOf(topic, positions);
-      const own = records;
-      const msgs = taken;
-      const asRecords = () => [...own, ...msgs.map((t) => toSourceRecord(t.partition, t.m, format))];
-      let b: RecordBatch | undefined;
-      if (asLines && own.length === 0 && msgs.length > 0) {
-        const path = join(opts.jsonLines!.dir, `${stream.name}-${files++}.lines`);
-        if (writeLinesFile(path, msgs)) {
-          b = {
-            records: [], state,
-            lines: { lineFields: LINE_FIELDS, parts: [{ path, afterLine: 0, position: {}, state, temporary: true, async *fallback() { yield { records: asRecords(), state }; } }] },
-          };
-        }
-      }
-      b ??= { records: asRecords(), state };
-      if (msgs.length > 0 && opts.jsonLines && format === 'json') asLines = true;
-      records = [];
-      taken = [];
+      const b = batch.take(stateOf(topic, positions));
       moved = false;
       lingerFrom = Date.now();
       return b;
@@ -251,10 +222,10 @@ export class KafkaSource implements Source {
     for (;;) {
       abortIfNeeded();
       // Fill the batch from what was fetched; positions move record by record.
-      const size = asLines ? Math.max(batchSize, LINES_BATCH) : batchSize;
-      if (buffer.fill(taken, size - records.length)) moved = true;
-      const full = count() >= size;
-      const lingered = follow && count() > 0 && Date.now() - lingerFrom >= LINGER_MS;
+      const size = batch.size(batchSize);
+      if (buffer.fill(batch.taken, size - batch.records.length)) moved = true;
+      const full = batch.count >= size;
+      const lingered = follow && batch.count > 0 && Date.now() - lingerFrom >= LINGER_MS;
       if (full || lingered) {
         // The next fetch runs while the loader writes this batch.
         if (!pending) {
@@ -286,7 +257,7 @@ export class KafkaSource implements Source {
           const w = (await (await this.admin()).watermarks(topic)).find((x) => x.partition === r.partition);
           const low = BigInt(w?.low ?? '0');
           if (pos < low) {
-            records.push(gapRecord(r.partition, pos, low));
+            batch.records.push(gapRecord(r.partition, pos, low));
             positions.set(r.partition, low);
             moved = progressed = true;
             continue;
@@ -320,31 +291,11 @@ export class KafkaSource implements Source {
 
   async commit(stream: StreamInfo, state: unknown): Promise<void> {
     if (state === undefined || state === null) return;
-    this.pendingCommits.set(stream.name, state as KafkaState);
-    await this.flushCommits();
-  }
-
-  private async flushCommits(): Promise<void> {
-    for (const [name, state] of [...this.pendingCommits]) {
-      const offsets = new Map(Object.entries(state.partitions).map(([p, o]) => [Number(p), BigInt(o)]));
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.reader().commitOffsets(this.groupId, state.topic, offsets);
-          if (this.pendingCommits.get(name) === state) this.pendingCommits.delete(name);
-          this.lastCommitError = undefined;
-          break;
-        } catch (e) {
-          // Best effort: the warehouse already holds the state. Another consumer may be an active member of the group.
-          this.lastCommitError = this.client.scrub(e instanceof Error ? e.message : String(e));
-          if (attempt >= 2) break;
-          await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
-        }
-      }
-    }
+    await this.commits.commit(stream.name, state as KafkaState);
   }
 
   async close(): Promise<void> {
-    if (this.pendingCommits.size) await this.flushCommits().catch(() => undefined);
+    if (this.commits.waiting) await this.commits.flush().catch(() => undefined);
     const r = this.partitionReader;
     this.partitionReader = undefined;
     await r?.disconnect();
