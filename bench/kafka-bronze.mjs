@@ -36,7 +36,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BIN, CHILD_ENV, DIST, ensureDist, machine, mdTable, median, ms, NODE, num, OUT, parseArgs, REPO, report, sideBySide, timeRun, today } from './lib/common.mjs';
+import { BIN, CHILD_ENV, DIST, ensureDist, machine, mdTable, median, ms, NODE, num, OUT, parseArgs, readJsonIntoFreshDb, REPO, report, sideBySide, timeRun, today } from './lib/common.mjs';
 import { eventLine } from './lib/events.mjs';
 import { startBroker } from './lib/mock-broker.mjs';
 import { summarizeProfile } from './lib/profile-top.mjs';
@@ -56,16 +56,7 @@ const sourceDecl = (bootstrap) => ({ type: 'kafka', brokers: [bootstrap], topics
 if (args['duckdb-child']) {
   // The ceiling: DuckDB parses the same messages from a file itself (all cores), into a fresh database
   // file. Any design that lands them typed in DuckDB pays at least this, before reading Kafka at all.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
-  const db = join(dir, 'peer.duckdb');
-  rmSync(db, { force: true });
-  rmSync(`${db}.wal`, { force: true });
-  const inst = await DuckDBInstance.create(db);
-  const c = await inst.connect();
-  await c.run(`CREATE TABLE t AS SELECT * FROM read_json('${args['duckdb-child']}', format = 'newline_delimited')`);
-  const n = (await c.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0];
-  c.closeSync();
-  inst.closeSync();
+  const n = await readJsonIntoFreshDb(join(dir, 'peer.duckdb'), args['duckdb-child'], "format = 'newline_delimited'");
   process.stdout.write(`${n}\n`);
   process.exit(0);
 }

@@ -21,7 +21,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BIN, CHILD_ENV, DIST, ensureDist, machine, mdTable, median, ms, NODE, num, OUT, parseArgs, report, sideBySide, timeRun, today } from './lib/common.mjs';
+import { BIN, CHILD_ENV, DIST, ensureDist, machine, mdTable, median, ms, NODE, num, OUT, parseArgs, readJsonIntoFreshDb, report, sideBySide, timeRun, today } from './lib/common.mjs';
 import { eventLine } from './lib/events.mjs';
 import { summarizeProfile } from './lib/profile-top.mjs';
 
@@ -36,16 +36,7 @@ const dataDir = join(dir, 'data');
 // ---- child modes --------------------------------------------------------------------------------
 if (args['duckdb-child']) {
   // The peer: DuckDB reads the files itself (all cores), into a fresh database file.
-  const { DuckDBInstance } = await import('@duckdb/node-api');
-  const db = join(dir, 'peer.duckdb');
-  rmSync(db, { force: true });
-  rmSync(`${db}.wal`, { force: true });
-  const inst = await DuckDBInstance.create(db);
-  const c = await inst.connect();
-  await c.run(`CREATE TABLE t AS SELECT * FROM read_json('${dataDir}/*.ndjson')`);
-  const n = (await c.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0];
-  c.closeSync();
-  inst.closeSync();
+  const n = await readJsonIntoFreshDb(join(dir, 'peer.duckdb'), `${dataDir}/*.ndjson`);
   process.stdout.write(`${n}\n`);
   process.exit(0);
 }

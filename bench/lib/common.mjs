@@ -170,3 +170,20 @@ export function report(args, result) {
 }
 
 export const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * The read_json peer (run in a child process): DuckDB loads `source` (a path or glob) itself, on all
+ * cores, into a fresh database file `db`, with `options` for read_json; returns the row count.
+ */
+export async function readJsonIntoFreshDb(db, source, options = '') {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  rmSync(db, { force: true });
+  rmSync(`${db}.wal`, { force: true });
+  const inst = await DuckDBInstance.create(db);
+  const c = await inst.connect();
+  await c.run(`CREATE TABLE t AS SELECT * FROM read_json('${source}'${options ? `, ${options}` : ''})`);
+  const n = (await c.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0];
+  c.closeSync();
+  inst.closeSync();
+  return n;
+}
