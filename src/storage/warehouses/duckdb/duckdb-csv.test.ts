@@ -1,23 +1,15 @@
 /** DuckDB's own CSV loads (`Connection.loadCsv`): text forms, casts and rejects, the lent thread, narrow decimals. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { warehouseSelected } from '../../../../test/contract/warehouse-contract.js';
 import { CsvValueError } from '../../../core/errors.js';
 import type { Warehouse } from '../../warehouse.js';
 import { withConnection } from '../../warehouse.js';
+import { tempDirs } from '../../../../test/helpers/temp-dirs.js';
 import { duckdbAdapter } from './index.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'smelt-duckdb-csv-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('smelt-duckdb-csv-');
 
 const open = (projectDir: string, extra: Record<string, unknown> = {}) =>
   duckdbAdapter.open(duckdbAdapter.parseConfig({ type: 'duckdb', ...extra }), { projectDir, readOnly: false });

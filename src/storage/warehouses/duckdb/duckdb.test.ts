@@ -1,24 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { describeWarehouse, warehouseSelected } from '../../../../test/contract/warehouse-contract.js';
 import { REPO } from '../../../../test/helpers/project.js';
 import { ConfigError, WarehouseError } from '../../../core/errors.js';
 import type { Warehouse } from '../../warehouse.js';
 import { withConnection } from '../../warehouse.js';
+import { tempDirs } from '../../../../test/helpers/temp-dirs.js';
 import { duckdbAdapter } from './index.js';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'smelt-duckdb-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('smelt-duckdb-');
 
 const open = (projectDir: string, extra: Record<string, unknown> = {}, readOnly = false, targetName?: string) =>
   duckdbAdapter.open(duckdbAdapter.parseConfig({ type: 'duckdb', ...extra }), { projectDir, readOnly, targetName });
