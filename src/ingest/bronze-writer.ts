@@ -12,7 +12,7 @@ import { inTransaction } from '../storage/warehouse.js';
 import { loadFileBatch } from './file-batches.js';
 import { META_BATCH, META_LOADED_AT, metaColumn, normalizeName } from './bronze-names.js';
 import type { SchemaChange } from './normalize.js';
-import { isMeta, prepareFile, prepareRecords, withoutRow, type PrepareContext, type PreparedBatch, type TableShape } from './prepare-batch.js';
+import { isMeta, prepareFile, prepareRecords, shapeKey, withoutRow, type PrepareContext, type PreparedBatch, type TableShape } from './prepare-batch.js';
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
 import { writeDeadLetters, writeSchemaChanges, writeState } from './state.js';
@@ -189,7 +189,7 @@ export class BronzeWriter {
     for (;;) {
       const shape = await this.loadShape();
       // Prepared against another shape than the table has now (a batch before it failed): prepare it again.
-      if (p.base.exists !== shape.exists || p.base.data !== shape.data.length || p.base.all !== shape.all.length) {
+      if (p.base !== shapeKey(shape)) {
         p = p.batch.file ? prepareFile(this.ctx, shape, p.batch, p.batchId) : prepareRecords(this.ctx, shape, p.batch, p.batchId, !p.unparsed);
         this.planned = undefined;
       }

@@ -57,7 +57,17 @@ export interface PreparedBatch {
   /** JSON text was handed on unparsed (raw landing on a warehouse that validates JSON): a refused load is prepared again, parsed. */
   readonly unparsed: boolean;
   /** The shape this was prepared against: loading onto another one prepares the batch again. */
-  readonly base: { readonly exists: boolean; readonly data: number; readonly all: number };
+  /** The shape it was prepared against (shapeKey): loaded against any other, it is prepared again. */
+  readonly base: string;
+}
+
+/**
+ * A table shape as one comparable value: whether it exists, every column's name in table order, and
+ * each data column's type. Counts are not enough: a batch prepared against a planned shape that did
+ * not come true (a batch before it was prepared again) can have as many columns with other types.
+ */
+export function shapeKey(shape: TableShape): string {
+  return shape.exists ? JSON.stringify([shape.all, shape.data.map((c) => `${c.name}:${c.type}`)]) : '';
 }
 
 /** A file batch has no rows to lay out: only the columns it adds. */
@@ -69,7 +79,7 @@ export function prepareFile(ctx: PrepareContext, shape: TableShape, batch: Recor
   const changes: SchemaChange[] = shape.exists ? added.map((c) => ({ column: c.name, change: 'added', type: c.type, detail: `new column '${c.name}' (${c.type})` })) : [];
   return {
     batch, batchId, loadedAt: new Date().toISOString(), deadLetters: [], changes, rows: [], positions: [], tableOrder, columns, loadColumns: [], unparsed: false,
-    base: { exists: shape.exists, data: shape.data.length, all: shape.all.length },
+    base: shapeKey(shape),
   };
 }
 
@@ -142,7 +152,7 @@ export function prepareRecords(ctx: PrepareContext, shape: TableShape, batch: Re
     batch, batchId, loadedAt, deadLetters, changes: n.changes, rows, positions, tableOrder, unparsed,
     columns: n.columns,
     loadColumns: tableOrder.map((name) => ({ name, type: types.get(name) ?? 'varchar' })),
-    base: { exists: shape.exists, data: shape.data.length, all: shape.all.length },
+    base: shapeKey(shape),
   };
 }
 
