@@ -63,6 +63,7 @@ export class DuckDBWarehouse implements Warehouse {
     const wh = new DuckDBWarehouse(instance, path);
     for (const ext of config.extensions) await withConnection(wh, (c) => c.execute(`LOAD ${ext}`));
     if (!opts.readOnly) {
+      await applySettings(wh, config, options);
       // The count as configured (threads, settings) or DuckDB's default (all cores), to restore after each lend.
       const base = Number((await withConnection(wh, (c) => c.execute("SELECT current_setting('threads') AS t"))).rows[0]!.t);
       wh.threads = new ThreadShare(base, async (n) => {
@@ -111,4 +112,25 @@ export class DuckDBWarehouse implements Warehouse {
   async close(): Promise<void> {
     this.instance.closeSync();
   }
+}
+
+/**
+ * The configured settings once more, with `SET GLOBAL`: DuckDB 1.5 takes some settings given at
+ * open without applying them (`disabled_compression_methods` stays empty), with no error. A setting
+ * that can only be given at open took effect there. Not for read-only opens: their sandbox,
+ * set at open, must win over any setting.
+ */
+async function applySettings(wh: DuckDBWarehouse, config: DuckDBConfig, options: Record<string, string>): Promise<void> {
+  const d = wh.dialect;
+  await withConnection(wh, async (c) => {
+    for (const name of Object.keys(config.settings ?? {})) {
+      try {
+        await c.execute(`SET GLOBAL ${name} = ${d.literal(options[name]!)}`);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        if (/must be set when opening|while (the )?database is running/i.test(msg)) continue;
+        throw new WarehouseError(`DuckDB setting ${name}: ${msg.split('\n')[0]}`, { hint: 'see duckdb_settings() for the names and values DuckDB takes', cause: e });
+      }
+    }
+  });
 }

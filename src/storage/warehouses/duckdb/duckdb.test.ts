@@ -84,6 +84,14 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb warehouse', () => {
       expect(() => duckdbAdapter.parseConfig({ type: 'duckdb', settings: { 'x; drop': 1 } })).toThrow(ConfigError);
     });
 
+    it('applies the settings DuckDB takes at open without applying them, on every connection; settings only for the open are fine', async () => {
+      const wh = await keep(open(tempDir(), { path: 's2.duckdb', settings: { disabled_compression_methods: 'fsst', access_mode: 'READ_WRITE' } }));
+      for (let i = 0; i < 2; i++) {
+        const r = await withConnection(wh, (c) => c.execute("SELECT current_setting('disabled_compression_methods') AS m"));
+        expect(r.rows).toEqual([{ m: 'FSST' }]);
+      }
+    });
+
     it('cannot lift the sandbox of a read-only open', async () => {
       const dir = tempDir();
       await (await open(dir, { path: 'ro2.duckdb' })).close();
