@@ -3,8 +3,7 @@
  * partition stands. The Kafka source fills batches from it record by record, so a batch ends at any
  * message and its state is exactly the offsets after the records it holds.
  */
-import type { FetchedMessage, PartitionFetch } from './kafka-client.js';
-import type { Taken } from './lines-file.js';
+import type { FetchedMessage, PartitionFetch, Taken } from './kafka-client.js';
 
 /** Fetched messages of one partition not yet put in a batch. */
 interface Buffered {

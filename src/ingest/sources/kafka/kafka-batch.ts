@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import type { RecordBatch, ReadOptions, SourceRecord } from '../../source.js';
 import type { KafkaConfig } from './config.js';
-import { LINE_FIELDS, writeLinesFile, type Taken } from './lines-file.js';
+import type { Taken } from './kafka-client.js';
+import { LINE_FIELDS, writeLinesFile } from './lines-file.js';
 import { toSourceRecord } from './records.js';
 
 /**

@@ -53,6 +53,12 @@ export interface PartitionWatermarks {
 /** A fetched message: offset and timestamp (ms since the epoch) as numbers, key and value as views into the response. */
 export type FetchedMessage = DecodedMessage;
 
+/** A message taken from the fetch buffer into a batch, with its partition. */
+export interface Taken {
+  readonly partition: number;
+  readonly m: FetchedMessage;
+}
+
 /** What one fetch returned for one partition. */
 export interface PartitionFetch {
   readonly partition: number;

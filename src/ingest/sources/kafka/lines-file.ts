@@ -11,14 +11,8 @@
  * (a line end inside, anything but `{` first) keeps the whole batch on the record path here.
  */
 import { writeFileSync } from 'node:fs';
-import type { FetchedMessage } from './kafka-client.js';
+import type { Taken } from './kafka-client.js';
 import { POSITION_FIELDS, positionOf } from './records.js';
-
-/** A message taken into a batch, with its partition. */
-export interface Taken {
-  readonly partition: number;
-  readonly m: FetchedMessage;
-}
 
 /** The position fields each line carries, in line order. */
 export const LINE_FIELDS: readonly string[] = POSITION_FIELDS.map((f) => f.name);
