@@ -29,7 +29,7 @@ export function bytesText(b: Buffer | string | null | undefined): string | null 
   }
 }
 
-function headersJson(h: FetchedMessage['headers']): Record<string, string | null | (string | null)[]> | null {
+export function headersJson(h: FetchedMessage['headers']): Record<string, string | null | (string | null)[]> | null {
   if (!h) return null;
   // for…in rather than Object.keys: most messages have no header, and then nothing is allocated.
   let out: Record<string, string | null | (string | null)[]> | null = null;
@@ -42,21 +42,28 @@ function headersJson(h: FetchedMessage['headers']): Record<string, string | null
   return out;
 }
 
-// Messages of one producer burst share a timestamp: the last one formatted is kept (toISOString per
-// message was a visible share of a Kafka ingest).
-let lastTs: number | undefined;
-let lastIso: string | null = null;
+// Timestamps of one partition are close together: the ISO text of the minute last seen is kept, and a
+// timestamp within it is that text plus its seconds and milliseconds (toISOString per message was
+// most of the cost of writing a Kafka batch's lines file).
+let minute = -1;
+let minuteIso = '';
 
-function timestampOf(ms: number): string | null {
-  if (ms === lastTs) return lastIso;
-  let iso: string | null = null;
-  if (Number.isFinite(ms) && ms >= 0) {
-    const d = new Date(ms);
-    iso = Number.isNaN(d.getTime()) ? null : d.toISOString();
+/** Latest timestamp toISOString writes as `YYYY-…Z` (later years get a sign and six digits). */
+const LAST_4_DIGIT_YEAR = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** A message timestamp (ms since the epoch) as ISO 8601 text, exactly as `Date.toISOString()` writes it; null when there is none. */
+export function timestampOf(ms: number): string | null {
+  if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) return null;
+  if (!Number.isInteger(ms) || ms > LAST_4_DIGIT_YEAR) return new Date(ms).toISOString();
+  const m = Math.floor(ms / 60_000);
+  if (m !== minute) {
+    minute = m;
+    minuteIso = new Date(m * 60_000).toISOString().slice(0, 17); // YYYY-MM-DDTHH:MM:
   }
-  lastTs = ms;
-  lastIso = iso;
-  return iso;
+  const rest = ms - m * 60_000;
+  const sec = Math.floor(rest / 1000);
+  const milli = rest - sec * 1000;
+  return `${minuteIso}${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 export function positionOf(partition: number, m: FetchedMessage): Record<string, unknown> {
