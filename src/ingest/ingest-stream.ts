@@ -13,7 +13,7 @@ import { streamTable, type ResolvedSource } from './declarations.js';
 import type { SchemaChange } from './normalize.js';
 import { getSourceConnector } from './registry.js';
 import { readState } from './state.js';
-import { FILE_BATCH_ROWS, fileFolder, fileRows } from './file-batches.js';
+import { FILE_BATCH_ROWS, fileFolder, fileRows, LINES_BATCH_ROWS, linesRows } from './file-batches.js';
 import { rm } from 'node:fs/promises';
 import type { FileOffer } from './source.js';
 
@@ -74,7 +74,7 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     const files: FileOffer | undefined = acceptsFiles
       ? { dir: dir!, rows: fileRows(Math.max(src.options.batch_size, FILE_BATCH_ROWS), wh.capabilities.rowGroupRows) }
       : undefined;
-    const jsonLines = acceptsLines ? { dir: dir! } : undefined;
+    const jsonLines = acceptsLines ? { dir: dir!, rows: linesRows(LINES_BATCH_ROWS, wh.capabilities.rowGroupRows) } : undefined;
     const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files, jsonLines })[Symbol.asyncIterator]();
     const ahead = (): Promise<PreparedBatch | undefined> => {
       const p = it.next().then((r) => {

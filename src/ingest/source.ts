@@ -145,9 +145,10 @@ export interface ReadOptions extends CallOptions {
   readonly files?: FileOffer;
   /**
    * The batches may be NDJSON lines (`RecordBatch.lines`) that the warehouse parses itself; a
-   * source that writes its own lines files (Kafka) puts them in `dir`.
+   * source that writes its own lines files (Kafka) puts them in `dir`, `rows` lines to a file
+   * (or its batch size, if larger).
    */
-  readonly jsonLines?: { readonly dir: string };
+  readonly jsonLines?: { readonly dir: string; readonly rows: number };
 }
 
 export interface CheckResult {

@@ -11,12 +11,6 @@ import type { Taken } from './kafka-client.js';
 import { LINE_FIELDS, writeLinesFile } from './lines-file.js';
 import { toSourceRecord } from './records.js';
 
-/**
- * Messages per batch once batches go as lines: the warehouse's fixed cost per load (a few tens of
- * ms on DuckDB) vanishes next to its parse, and ~20 MB of values stay in memory at 200 B each.
- */
-const LINES_BATCH = 100_000;
-
 export class KafkaBatch {
   /** Records the source made itself (retention gaps). */
   records: SourceRecord[];
@@ -24,6 +18,8 @@ export class KafkaBatch {
   taken: Taken[] = [];
   /** The warehouse may take JSON values as lines. */
   private readonly linesDir: string | undefined;
+  /** Messages per batch once batches go as lines (about 100k: ~20 MB of values in memory at 200 B each). */
+  private readonly linesRows: number;
   /** The bronze table exists: after a stored state, or once this read handed over messages as records. */
   private tableReady: boolean;
   private files = 0;
@@ -31,6 +27,7 @@ export class KafkaBatch {
   constructor(private readonly stream: string, private readonly format: KafkaConfig['value_format'], opts: ReadOptions, stored: boolean, gaps: SourceRecord[]) {
     this.records = gaps;
     this.linesDir = format === 'json' ? opts.jsonLines?.dir : undefined;
+    this.linesRows = opts.jsonLines?.rows ?? 0;
     this.tableReady = stored;
   }
 
@@ -40,7 +37,7 @@ export class KafkaBatch {
 
   /** How many records this batch holds when full. */
   size(batchSize: number): number {
-    return this.linesDir !== undefined && this.tableReady ? Math.max(batchSize, LINES_BATCH) : batchSize;
+    return this.linesDir !== undefined && this.tableReady ? Math.max(batchSize, this.linesRows) : batchSize;
   }
 
   /** Hands the batch over with `state` and starts the next one. */
