@@ -197,8 +197,9 @@ function numberedLines(d: DuckDBDialect, file: JsonLinesLoadInput['files'][numbe
   const columns = [...ps, 'line'].map((c) => `'${c}': 'VARCHAR'`).join(', ');
   const reader = `read_csv(${d.literal(file.path)}, columns = {${columns}}, delim = chr(1), quote = '', escape = '', new_line = '\\n', header = false, auto_detect = false, compression = 'none', strict_mode = true)`;
   // A blank line (nothing but spaces and tabs; the reader gives an empty one as NULL) holds no
-  // record. Most lines start with '{': trim() only for the others.
-  const notBlank = `line IS NOT NULL AND line <> '' AND (ascii(line) NOT IN (32, 9) OR trim(line, ' ' || chr(9)) <> '')`;
+  // record. Most lines start with '{': trim() only for the others. A line with fields before its
+  // record is never blank: an empty record there is "not a JSON object", for the record path.
+  const notBlank = fields > 0 ? 'true' : `line IS NOT NULL AND line <> '' AND (ascii(line) NOT IN (32, 9) OR trim(line, ' ' || chr(9)) <> '')`;
   const carried = ps.map((p) => `${p}, `).join('');
   // Lines that carry their positions, of whole files, need no number (the window costs a third of this statement).
   if (!numbered) return `SELECT ${i} AS f, 0 AS n, ${carried}line FROM ${reader} WHERE ${notBlank}`;
