@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Taken } from './kafka-client.js';
-import { bytesText, headersJson, POSITION_FIELDS, timestampOf } from './records.js';
+import { bytesText, headersJson, LAST_4_DIGIT_YEAR, POSITION_FIELDS, timestampOf } from './records.js';
 
 /** The position fields each line carries, in line order. */
 export const LINE_FIELDS: readonly string[] = POSITION_FIELDS.map((f) => f.name);
@@ -37,8 +37,6 @@ function fieldText(v: unknown): string {
   return v === null || v === undefined ? 'null' : typeof v === 'number' ? String(v) : JSON.stringify(v);
 }
 
-/** Latest timestamp whose ISO text has a 4-digit year (the fast path's fixed layout). */
-const LAST_4_DIGIT_YEAR = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const NO_KEY_NO_HEADERS = Buffer.from('null\x01null\x01"', 'latin1');
 /** The ISO text `YYYY-MM-DDTHH:MM:` of the minute last written (timestamps of a batch are close together). */
 let minute = -1;

@@ -49,7 +49,7 @@ let minute = -1;
 let minuteIso = '';
 
 /** Latest timestamp toISOString writes as `YYYY-…Z` (later years get a sign and six digits). */
-const LAST_4_DIGIT_YEAR = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+export const LAST_4_DIGIT_YEAR = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** A message timestamp (ms since the epoch) as ISO 8601 text, exactly as `Date.toISOString()` writes it; null when there is none. */
 export function timestampOf(ms: number): string | null {
