@@ -56,8 +56,7 @@ export interface PreparedBatch {
   readonly changes: readonly SchemaChange[];
   /** JSON text was handed on unparsed (raw landing on a warehouse that validates JSON): a refused load is prepared again, parsed. */
   readonly unparsed: boolean;
-  /** The shape this was prepared against: loading onto another one prepares the batch again. */
-  /** The shape it was prepared against (shapeKey): loaded against any other, it is prepared again. */
+  /** The shape this was prepared against (shapeKey): loading onto any other prepares the batch again. */
   readonly base: string;
 }
 
