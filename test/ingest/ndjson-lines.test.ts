@@ -28,7 +28,7 @@ function value(r: Rng, kind: string): unknown {
   switch (kind) {
     case 'int': return r.pick([0, -0, 1, -17, 2 ** 31, 2 ** 53, -(2 ** 53), r.int(-1e6, 1e6), 1e3]);
     case 'num': return r.pick([0.1, -0, 1e-7, 1e21, 123.456, -2.5e-300, r.next() * 1e6, 3]);
-    case 'str': return r.pick(['', 'a', 'é', '中文', '😀', 'tab\there', 'line\nbreak', 'quote"', 'back\\slash', '/', '\u2028', 'ﬁ', '123', 'null', 'true', ' spaced ', '\u007f']);
+    case 'str': return r.pick(['', 'a', 'é', '中文', '😀', 'tab\there', 'line\nbreak', 'quote"', 'back\\slash', '/', '\u2028', 'ﬁ', '\u0301a', 'e\u0301', '👍🏽', '123', 'null', 'true', ' spaced ', '\u007f']);
     case 'bool': return r.chance(0.5);
     case 'nested': return r.pick([[1, 2.5, 'x'], { a: 1, b: [true, null] }, [], {}, { deep: { er: [0.1, -3] } }, [1.0, 1e21], { s: 'é\n"' }]);
     default: throw new Error(kind);

@@ -55,8 +55,9 @@ function valueOf(x: string, t: LogicalType, column: string): string {
         `CASE WHEN ${isNumber} THEN (CASE WHEN CAST(${j} AS DOUBLE) = 0 THEN 0.0 ELSE CAST(${j} AS DOUBLE) END) ELSE ${bad} END`,
       ];
       // A string with no escape is its text without the quotes (it holds no other quote): no second parse.
+      // substr and length both count code points (trim(x, '"') gives the same, at a fifth of the column's cost).
       case 'varchar': return [
-        `${first} = 34 AND NOT contains(${x}, '\\') THEN trim(${x}, '"')`,
+        `${first} = 34 AND NOT contains(${x}, '\\') THEN substr(${x}, 2, length(${x}) - 2)`,
         `CASE WHEN ${first} = 34 THEN ${j} ->> '$' ELSE ${bad} END`,
       ];
       // Nested values as minified JSON, as JSON.stringify writes them; an integer of 16+ digits is left
