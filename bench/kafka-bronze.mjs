@@ -8,6 +8,7 @@
  *   node bench/kafka-bronze.mjs [--messages 1000000] [--partitions 64] [--reps 3] [--batch-size 10000]
  *                               [--fetch-max-bytes 1048576] [--no-profile] [--baseline <other checkout, built>]
  *                               [--landing typed|raw] [--json out.json]
+ *                               [--warehouse '{"type":"duckdb","threads":1}']   (smelt's warehouse config; default: embedded DuckDB)
  *   node bench/kafka-bronze.mjs --messages 200000 --partitions 16 --reps 2 --no-profile   # quick
  *
  * Broker: librdkafka's mock cluster (test/kafka/bin/mock-broker, built by test/kafka/build.sh when
@@ -117,7 +118,7 @@ process.stderr.write(`kafka-bronze: ${N.toLocaleString('en-US')} messages in ${(
 const proj = join(dir, 'project');
 mkdirSync(proj, { recursive: true });
 writeFileSync(join(proj, 'smelt.config.ts'), `import { defineConfig } from 'smelt';
-export default defineConfig({ name: 'kafka_bronze', sources: { kb: ${JSON.stringify(sourceDecl(bootstrap))} } } as any);
+export default defineConfig({ name: 'kafka_bronze',${args.warehouse ? ` warehouse: ${JSON.stringify(JSON.parse(args.warehouse))},` : ''} sources: { kb: ${JSON.stringify(sourceDecl(bootstrap))} } } as any);
 `);
 const timeV = (cmd, argv, opts) => {
   const r = timeRun('/usr/bin/time', ['-v', cmd, ...argv], opts);
