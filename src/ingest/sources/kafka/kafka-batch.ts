@@ -18,7 +18,7 @@ export class KafkaBatch {
   taken: Taken[] = [];
   /** The warehouse may take JSON values as lines. */
   private readonly linesDir: string | undefined;
-  /** Messages per batch once batches go as lines (about 100k: ~20 MB of values in memory at 200 B each). */
+  /** Messages per batch once batches go as lines (the offer's count: 122,880 on DuckDB, ~25 MB of values at 200 B each). */
   private readonly linesRows: number;
   /** The bronze table exists: after a stored state, or once this read handed over messages as records. */
   private tableReady: boolean;
