@@ -16,18 +16,18 @@ export class KafkaBatch {
   records: SourceRecord[];
   /** Messages taken into the batch (FetchBuffer.fill). */
   taken: Taken[] = [];
-  /** The warehouse may take JSON values as lines. */
-  private readonly linesDir: string | undefined;
-  /** Messages per batch once batches go as lines (the offer's count: 122,880 on DuckDB, ~25 MB of values at 200 B each). */
-  private readonly linesRows: number;
+  /**
+   * The warehouse's offer to take JSON values as lines: where the files go, and messages per batch
+   * once batches go as lines (122,880 on DuckDB, ~25 MB of values at 200 B each).
+   */
+  private readonly lines: ReadOptions['jsonLines'];
   /** The bronze table exists: after a stored state, or once this read handed over messages as records. */
   private tableReady: boolean;
   private files = 0;
 
   constructor(private readonly stream: string, private readonly format: KafkaConfig['value_format'], opts: ReadOptions, stored: boolean, gaps: SourceRecord[]) {
     this.records = gaps;
-    this.linesDir = format === 'json' ? opts.jsonLines?.dir : undefined;
-    this.linesRows = opts.jsonLines?.rows ?? 0;
+    this.lines = format === 'json' ? opts.jsonLines : undefined;
     this.tableReady = stored;
   }
 
@@ -37,7 +37,7 @@ export class KafkaBatch {
 
   /** How many records this batch holds when full. */
   size(batchSize: number): number {
-    return this.linesDir !== undefined && this.tableReady ? Math.max(batchSize, this.linesRows) : batchSize;
+    return this.lines && this.tableReady ? Math.max(batchSize, this.lines.rows) : batchSize;
   }
 
   /** Hands the batch over with `state` and starts the next one. */
@@ -48,10 +48,10 @@ export class KafkaBatch {
     this.taken = [];
     const format = this.format;
     const asRecords = () => [...own, ...msgs.map((t) => toSourceRecord(t.partition, t.m, format))];
-    const lines = this.linesDir !== undefined && this.tableReady && own.length === 0 && msgs.length > 0;
+    const lines = this.lines !== undefined && this.tableReady && own.length === 0 && msgs.length > 0;
     if (msgs.length > 0) this.tableReady = true;
     if (lines) {
-      const path = join(this.linesDir!, `${this.stream}-${this.files++}.lines`);
+      const path = join(this.lines!.dir, `${this.stream}-${this.files++}.lines`);
       if (writeLinesFile(path, msgs)) {
         const part = { path, afterLine: 0, position: {}, state, temporary: true, async *fallback() { yield { records: asRecords(), state }; } };
         return { records: [], state, lines: { lineFields: LINE_FIELDS, parts: [part] } };

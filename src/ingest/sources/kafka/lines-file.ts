@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Taken } from './kafka-client.js';
-import { bytesText, headersJson, LAST_4_DIGIT_YEAR, POSITION_FIELDS, timestampOf } from './records.js';
+import { bytesText, headersJson, isoMinute, LAST_4_DIGIT_YEAR, POSITION_FIELDS, timestampOf } from './records.js';
 
 /** The position fields each line carries, in line order. */
 export const LINE_FIELDS: readonly string[] = POSITION_FIELDS.map((f) => f.name);
@@ -25,20 +25,13 @@ function fitsLine(v: Buffer): boolean {
   return v.length > 1 && v[0] === 0x7b && v.indexOf(0x0a) < 0 && v.indexOf(0x0d) < 0;
 }
 
-/** Whether the message has a header (headersJson is null without one). */
-function hasHeaders(h: Taken['m']['headers']): boolean {
-  if (!h) return false;
-  for (const k in h) if (Object.hasOwn(h, k)) return true;
-  return false;
-}
-
 /** JSON text of a position value (its fields are numbers, text, or a JSON object of text). */
 function fieldText(v: unknown): string {
   return v === null || v === undefined ? 'null' : typeof v === 'number' ? String(v) : JSON.stringify(v);
 }
 
 const NO_KEY_NO_HEADERS = Buffer.from('null\x01null\x01"', 'latin1');
-/** The ISO text `YYYY-MM-DDTHH:MM:` of the minute last written (timestamps of a batch are close together). */
+/** The bytes of isoMinute(minute), the minute last written (timestamps of a batch are close together). */
 let minute = -1;
 const minuteText = Buffer.alloc(17);
 
@@ -77,7 +70,7 @@ function writeUsualPrefix(buf: Buffer, at: number, partition: number, offset: nu
   const m = Math.floor(ts / 60_000);
   if (m !== minute) {
     minute = m;
-    minuteText.write(timestampOf(m * 60_000)!.slice(0, 17), 'latin1');
+    minuteText.write(isoMinute(m), 'latin1');
   }
   buf.set(minuteText, at);
   at += 17;
@@ -114,7 +107,9 @@ export function writeLinesFile(path: string, taken: readonly Taken[]): boolean {
   for (const { partition, m } of taken) {
     const value = m.value ?? EMPTY;
     const t = m.timestamp;
-    if (m.key === null && !hasHeaders(m.headers) && Number.isInteger(t) && t >= 0 && t <= LAST_4_DIGIT_YEAR && m.offset >= 0 && m.offset <= Number.MAX_SAFE_INTEGER) {
+    // Null without a header, and then nothing is allocated.
+    const headers = headersJson(m.headers);
+    if (m.key === null && headers === null && Number.isInteger(t) && t >= 0 && t <= LAST_4_DIGIT_YEAR && m.offset >= 0 && m.offset <= Number.MAX_SAFE_INTEGER) {
       if (at + USUAL_PREFIX_MAX + value.length + 1 > buf.length) grow(USUAL_PREFIX_MAX + value.length + 1);
       at = writeUsualPrefix(buf, at, partition, m.offset, t);
       buf.set(value, at);
@@ -124,7 +119,6 @@ export function writeLinesFile(path: string, taken: readonly Taken[]): boolean {
     }
     // The fields of positionOf, without an object per message.
     const key = m.key === null ? null : bytesText(m.key);
-    const headers = headersJson(m.headers);
     const ts = timestampOf(t);
     const prefix = `${partition}\x01${m.offset}\x01${fieldText(key)}\x01${fieldText(headers)}\x01${ts === null ? 'null' : `"${ts}"`}\x01`;
     // A prefix is ASCII unless the key or a header holds other text: only then count its bytes.

@@ -48,6 +48,15 @@ export function headersJson(h: FetchedMessage['headers']): Record<string, string
 let minute = -1;
 let minuteIso = '';
 
+/** `YYYY-MM-DDTHH:MM:` of minute `m` (ms since the epoch / 60,000), as toISOString writes it; the last one is kept. */
+export function isoMinute(m: number): string {
+  if (m !== minute) {
+    minute = m;
+    minuteIso = new Date(m * 60_000).toISOString().slice(0, 17);
+  }
+  return minuteIso;
+}
+
 /** Latest timestamp toISOString writes as `YYYY-…Z` (later years get a sign and six digits). */
 export const LAST_4_DIGIT_YEAR = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
@@ -56,14 +65,10 @@ export function timestampOf(ms: number): string | null {
   if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) return null;
   if (!Number.isInteger(ms) || ms > LAST_4_DIGIT_YEAR) return new Date(ms).toISOString();
   const m = Math.floor(ms / 60_000);
-  if (m !== minute) {
-    minute = m;
-    minuteIso = new Date(m * 60_000).toISOString().slice(0, 17); // YYYY-MM-DDTHH:MM:
-  }
   const rest = ms - m * 60_000;
   const sec = Math.floor(rest / 1000);
   const milli = rest - sec * 1000;
-  return `${minuteIso}${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  return `${isoMinute(m)}${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 export function positionOf(partition: number, m: FetchedMessage): Record<string, unknown> {

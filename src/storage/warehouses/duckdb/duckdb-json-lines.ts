@@ -107,8 +107,7 @@ export async function loadJsonLinesFile(
   };
   // Lines that carry their positions (Kafka's), whole files, need no numbering: the INSERT reads the
   // files itself, on all threads (a file is not the transaction's own rows), with no scratch copy (8% of the load).
-  const numbered = input.lineColumn !== undefined || input.files.some((f) => f.afterLine > 0);
-  const direct = !numbered;
+  const direct = input.lineColumn === undefined && input.files.every((f) => f.afterLine === 0);
   const lines = direct
     ? `(${input.files.map((f, i) => numberedLines(d, f, i, input.lineFields?.length ?? 0, false)).join('\nUNION ALL ')})`
     : `${SCRATCH}.${d.quoteIdent(`lines_${randomUUID().replace(/-/g, '')}`)}`;

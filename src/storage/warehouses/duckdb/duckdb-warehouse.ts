@@ -121,9 +121,11 @@ export class DuckDBWarehouse implements Warehouse {
  * set at open, must win over any setting.
  */
 async function applySettings(wh: DuckDBWarehouse, config: DuckDBConfig, options: Record<string, string>): Promise<void> {
+  const names = Object.keys(config.settings ?? {});
+  if (names.length === 0) return; // no connection at start-up for nothing
   const d = wh.dialect;
   await withConnection(wh, async (c) => {
-    for (const name of Object.keys(config.settings ?? {})) {
+    for (const name of names) {
       try {
         await c.execute(`SET GLOBAL ${name} = ${d.literal(options[name]!)}`);
       } catch (e) {
