@@ -26,6 +26,13 @@ const REFUSE = 'smelt: record path';
 const refuse = (why: string) => `error('${REFUSE}: ${why}')`;
 
 /**
+ * JSON that DuckDB's reader takes and JSON.parse does not (DuckDB reads with yyjson's trailing-comma
+ * and inf/nan flags): a comma before a closing bracket, a NaN or Infinity literal. A superset (such
+ * text inside a string matches too): a false match only sends the lines to the record path.
+ */
+const LENIENT_JSON = String.raw`,[ \t\n\r]*[\]}]|[:,\[][ \t\n\r]*[-+]?(?i:nan|inf)`;
+
+/**
  * The value's JSON text `x` (VARCHAR; NULL for a missing key or a JSON null) as a value of column
  * type `t`, or a refusal where the record path would not store it so. Each type has a fast branch
  * for the usual text, decided with byte tests and cast from VARCHAR (no JSON parse), then the exact
@@ -229,6 +236,7 @@ function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): 
     `CASE WHEN contains(line, chr(13)) THEN ${refuse('CR line end')}`,
     `WHEN strlen(line) > ${Math.floor(input.maxRecordBytes)} THEN ${refuse('record too large')}`,
     `WHEN contains(line, '\\u') AND regexp_matches(line, '\\\\u(0000|[dD][89abAB])') THEN ${refuse('NUL or surrogate escape')}`,
+    `WHEN regexp_matches(line, '${LENIENT_JSON}') THEN ${refuse('a trailing comma, NaN or Infinity')}`,
     'ELSE line END',
   ].join(' ');
   // Every key a column, none twice (JSON.parse keeps the last of two, the MAP the first). Checked
