@@ -102,11 +102,12 @@ export class BronzeWriter {
 
   /**
    * May this stream's NDJSON come as lines the warehouse parses itself (`RecordBatch.lines`)? Where
-   * the lines can only be what the record path makes of them: typed landing, no merge (it dedups in
-   * JavaScript), no declared columns (they may retype values). The warehouse checks the rest per line.
+   * the lines can only be what the record path makes of them: no merge (it dedups in JavaScript), no
+   * declared columns (they may retype values). Raw landing too: each line's text is the payload.
+   * The warehouse checks the rest per line.
    */
   acceptsLines(): boolean {
-    return Boolean(this.wh.capabilities.readsFiles && this.conn.loadJsonLines) && this.options.landing === 'typed' && !this.ctx.merge && !this.ctx.declared;
+    return Boolean(this.wh.capabilities.readsFiles && this.conn.loadJsonLines) && !this.ctx.merge && !this.ctx.declared;
   }
 
   /**
@@ -118,6 +119,10 @@ export class BronzeWriter {
     const { parts, lineField, lineFields = [] } = p.batch.lines!;
     const shape = await this.loadShape();
     if (!shape.exists || !this.conn.loadJsonLines) return undefined;
+    const raw = this.options.landing === 'raw';
+    // Raw landing fills the payload column alone (any other data column is NULL, as on the record path).
+    const columns = raw ? shape.data.filter((c) => c.name === 'payload' && c.type === 'json') : shape.data;
+    if (raw && columns.length === 0) return undefined;
     const lineColumn = lineField === undefined ? undefined : metaColumn(normalizeName(lineField));
     // The position fields each line carries, as the table's columns (every one must be there).
     const carried = lineFields.map((f) => this.ctx.metaColumns.find((m) => m.name === metaColumn(normalizeName(f))));
@@ -139,7 +144,7 @@ export class BronzeWriter {
     try {
       // The rows the files replace go first, in the load's transaction; the state with them.
       out = await this.conn.loadJsonLines(this.loadTarget, {
-        files, columns: shape.data, lineColumn, lineFields: carried.map((m) => ({ name: m!.name, type: m!.type })), maxRecordBytes: this.options.max_record_bytes,
+        files, columns, raw, lineColumn, lineFields: carried.map((m) => ({ name: m!.name, type: m!.type })), maxRecordBytes: this.options.max_record_bytes,
         sameTransaction: async () => {
           for (const part of parts) await this.supersede(part.supersedes, shape);
           if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);

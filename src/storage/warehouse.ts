@@ -108,6 +108,11 @@ export interface JsonLinesLoadInput {
   }[];
   /** The table's data columns: a record's key is its column's name. */
   readonly columns: readonly { readonly name: string; readonly type: LogicalType }[];
+  /**
+   * Raw landing: each record's text, as written, is the value of the one data column in `columns`
+   * (JSON), instead of one column per key.
+   */
+  readonly raw?: boolean;
   /** Table column for the line number, if any. */
   readonly lineColumn?: string;
   /**

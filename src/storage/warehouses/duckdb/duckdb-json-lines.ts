@@ -224,21 +224,27 @@ function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): 
   };
   const fields = input.lineFields ?? [];
   const carried = fields.map((_, k) => `p${k}, `).join('');
-  const values = [
-    ...input.columns.map((c, i) => valueOf(`c${i}`, c.type, c.name)),
+  const rest = [
     ...(input.lineColumn ? ['n'] : []),
     ...fields.map((c, k) => fieldValue(d, `p${k}`, c.type)),
     ...input.files[0]!.constants.map((c, k) => constant(k, c.type)),
   ];
   // Per line, before its record is looked at: the line ends as JSON.parse and the JS reader see them,
-  // no escape that the two parsers decode differently, within max_record_bytes, one JSON object.
-  const checked = [
-    `CASE WHEN contains(line, chr(13)) THEN ${refuse('CR line end')}`,
+  // no escape that the two parsers decode differently, within max_record_bytes, JSON that JSON.parse takes.
+  const checks = [
+    `WHEN contains(line, chr(13)) THEN ${refuse('CR line end')}`,
     `WHEN strlen(line) > ${Math.floor(input.maxRecordBytes)} THEN ${refuse('record too large')}`,
     `WHEN contains(line, '\\u') AND regexp_matches(line, '\\\\u(0000|[dD][89abAB])') THEN ${refuse('NUL or surrogate escape')}`,
     `WHEN regexp_matches(line, '${LENIENT_JSON}') THEN ${refuse('a trailing comma, NaN or Infinity')}`,
-    'ELSE line END',
   ].join(' ');
+  // Raw landing: the line's text as it is, once DuckDB's JSON cast has checked it (a malformed one
+  // fails the statement). An object is '{' first: other text (spaces first, too) takes the record path.
+  if (input.raw) {
+    const payload = `CASE ${checks} WHEN line IS NULL OR ascii(line) <> 123 THEN ${refuse('not a JSON object')} ELSE CAST(line AS JSON) END`;
+    return `SELECT ${[payload, ...rest].join(', ')} FROM ${lines}`;
+  }
+  const values = [...input.columns.map((c, i) => valueOf(`c${i}`, c.type, c.name)), ...rest];
+  const checked = `CASE ${checks} ELSE line END`;
   // Every key a column, none twice (JSON.parse keeps the last of two, the MAP the first). Checked
   // the cheap way first: most records have every column's key, in the table's order.
   const keyCheck = `CASE WHEN k = ${keys} THEN true WHEN m IS NULL THEN ${refuse('not a JSON object')} WHEN NOT list_has_all(${keys}, k) THEN ${refuse('a key that is not a column')} WHEN len(k) <> len(list_distinct(k)) THEN ${refuse('a key twice')} ELSE true END`;
