@@ -8,7 +8,9 @@
  * fits its column" stops the statement with `error()`: the load rolls back, and the caller takes the
  * record path for those lines. So a line that would be a dead letter, add a column or a variant, or that
  * DuckDB would read differently from JavaScript (a CR line end, a duplicate key, a lone surrogate, an
- * integer beyond 2^53, a value of another type) is never loaded here.
+ * integer beyond 2^53, a value of another type, a trailing comma, NaN) is never loaded here. Under raw
+ * landing (`input.raw`) a line that is one JSON object as JSON.parse reads it lands as its text, in the
+ * payload column; any other line stops the statement.
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
