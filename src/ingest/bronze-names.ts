@@ -5,6 +5,8 @@
 export const META_LOADED_AT = '_smelt_loaded_at';
 export const META_BATCH = '_smelt_batch_id';
 export const metaColumn = (field: string) => `_smelt_${field}`;
+/** The one data column of raw landing: each record's JSON text. */
+export const RAW_PAYLOAD = 'payload';
 
 const nameCache = new Map<string, string>();
 

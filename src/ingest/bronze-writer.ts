@@ -4,7 +4,7 @@
  * warehouse transaction. A crash before COMMIT loses the batch and its state
  * alike, so the next run re-reads it: exactly once.
  */
-import type { LogicalType, Relation } from '../core/types.js';
+import type { Relation } from '../core/types.js';
 import { unlink } from 'node:fs/promises';
 import { AbortedError, BulkRowError, CsvValueError } from '../core/errors.js';
 import type { Connection, JsonLinesLoadOutcome, Warehouse } from '../storage/warehouse.js';
@@ -16,6 +16,7 @@ import { isMeta, prepareFile, prepareRecords, shapeKey, withoutRow, type Prepare
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
 import { writeDeadLetters, writeSchemaChanges, writeState } from './state.js';
+import { filesFit, linesFit, linesLayout } from './warehouse-parsed.js';
 
 export interface BatchOutcome {
   readonly rows: number;
@@ -81,33 +82,14 @@ export class BronzeWriter {
     return this.shape;
   }
 
-  /**
-   * May this stream's batches come as CSV files the warehouse parses itself? Only where that gives
-   * the rows the record path would: typed landing of declared columns, no merge (it dedups in
-   * JavaScript), a table whose columns keep their declared types, and new columns only under evolve.
-   */
+  /** May this stream's batches come as CSV files the warehouse parses itself? (warehouse-parsed.ts) */
   async acceptsFiles(): Promise<boolean> {
-    if (!this.wh.capabilities.readsFiles || !this.conn.loadCsv) return false;
-    if (this.options.landing !== 'typed' || this.ctx.merge) return false;
-    const declared = this.ctx.declared;
-    if (!declared) return false;
-    const shape = await this.loadShape();
-    if (!shape.exists) return true;
-    const types = new Map(declared.map((c) => [c.name, c.type]));
-    if (shape.data.some((c) => types.has(c.name) && types.get(c.name) !== c.type)) return false;
-    const meta = this.ctx.metaColumns.map((c) => c.name);
-    if (meta.some((m) => !shape.all.includes(m))) return false;
-    return this.options.schema_contract === 'evolve' || declared.every((c) => types.has(c.name) && shape.data.some((t) => t.name === c.name));
+    return Boolean(this.conn.loadCsv) && filesFit(this.ctx, await this.loadShape());
   }
 
-  /**
-   * May this stream's NDJSON come as lines the warehouse parses itself (`RecordBatch.lines`)? Where
-   * the lines can only be what the record path makes of them: no merge (it dedups in JavaScript), no
-   * declared columns (they may retype values). Raw landing too: each line's text is the payload.
-   * The warehouse checks the rest per line.
-   */
+  /** May this stream's NDJSON come as lines the warehouse parses itself? (warehouse-parsed.ts) */
   acceptsLines(): boolean {
-    return Boolean(this.wh.capabilities.readsFiles && this.conn.loadJsonLines) && !this.ctx.merge && !this.ctx.declared;
+    return Boolean(this.conn.loadJsonLines) && linesFit(this.ctx);
   }
 
   /**
@@ -116,37 +98,16 @@ export class BronzeWriter {
    * exactly as the record path would): nothing was written, and the caller loads the parts another way.
    */
   async loadLines(p: PreparedBatch): Promise<BatchOutcome | undefined> {
-    const { parts, lineField, lineFields = [] } = p.batch.lines!;
     const shape = await this.loadShape();
-    if (!shape.exists || !this.conn.loadJsonLines) return undefined;
-    const raw = this.options.landing === 'raw';
-    // Raw landing fills the payload column alone (any other data column is NULL, as on the record path).
-    const columns = raw ? shape.data.filter((c) => c.name === 'payload' && c.type === 'json') : shape.data;
-    if (raw && columns.length === 0) return undefined;
-    const lineColumn = lineField === undefined ? undefined : metaColumn(normalizeName(lineField));
-    // The position fields each line carries, as the table's columns (every one must be there).
-    const carried = lineFields.map((f) => this.ctx.metaColumns.find((m) => m.name === metaColumn(normalizeName(f))));
-    if (carried.some((m) => !m || !shape.all.includes(m.name))) return undefined;
-    const files: { path: string; afterLine: number; constants: { name: string; type: LogicalType; value: unknown }[] }[] = [];
-    for (const part of parts) {
-      const constants: { name: string; type: LogicalType; value: unknown }[] = [];
-      for (const m of this.ctx.metaColumns) {
-        if (!shape.all.includes(m.name)) return undefined;
-        if (m.name === lineColumn || carried.includes(m)) continue;
-        const field = this.stream.positionFields.find((f) => metaColumn(normalizeName(f.name)) === m.name);
-        const value = m.name === META_LOADED_AT ? p.loadedAt : m.name === META_BATCH ? p.batchId : field && field.name in part.position ? part.position[field.name] : undefined;
-        if (value === undefined) return undefined;
-        constants.push({ name: m.name, type: m.type, value });
-      }
-      files.push({ path: part.path, afterLine: part.afterLine, constants });
-    }
+    const layout = linesLayout(this.ctx, shape, p);
+    if (!layout || !this.conn.loadJsonLines) return undefined;
     let out: JsonLinesLoadOutcome;
     try {
       // The rows the files replace go first, in the load's transaction; the state with them.
       out = await this.conn.loadJsonLines(this.loadTarget, {
-        files, columns, raw, lineColumn, lineFields: carried.map((m) => ({ name: m!.name, type: m!.type })), maxRecordBytes: this.options.max_record_bytes,
+        ...layout,
         sameTransaction: async () => {
-          for (const part of parts) await this.supersede(part.supersedes, shape);
+          for (const part of p.batch.lines!.parts) await this.supersede(part.supersedes, shape);
           if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);
         },
       });

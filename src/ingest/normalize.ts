@@ -6,7 +6,7 @@
  */
 import type { LogicalType } from '../core/types.js';
 import type { IngestOptions } from './source-config.js';
-import { normalizeName } from './bronze-names.js';
+import { normalizeName, RAW_PAYLOAD } from './bronze-names.js';
 import { nulError, parseRecord, passText, payloadText, unpairedSurrogateError } from './record-text.js';
 import type { SourceRecord, StreamInfo } from './source.js';
 import { fits, inferValueType, toLoadValue } from './value-types.js';
@@ -69,9 +69,9 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
   const discarded = new Set<string>();
   const frozen = options.schema_contract === 'freeze' && input.tableExists;
 
-  if (options.landing === 'raw' && !index.has('payload')) {
-    index.set('payload', columns.length);
-    columns.push({ name: 'payload', type: 'json' });
+  if (options.landing === 'raw' && !index.has(RAW_PAYLOAD)) {
+    index.set(RAW_PAYLOAD, columns.length);
+    columns.push({ name: RAW_PAYLOAD, type: 'json' });
   }
 
   const values: [number, unknown][] = [];
@@ -83,7 +83,7 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
       const text = passText(r, options.max_record_bytes, Boolean(input.rejectsNul));
       if (text !== undefined) {
         const row = new Array(columns.length).fill(null);
-        row[index.get('payload')!] = text;
+        row[index.get(RAW_PAYLOAD)!] = text;
         rows.push(row);
         positions.push(r.position);
         continue;
@@ -96,7 +96,7 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
     }
     if (options.landing === 'raw') {
       const row = new Array(columns.length).fill(null);
-      row[index.get('payload')!] = parsed.text ?? toLoadValue(parsed.data, 'json');
+      row[index.get(RAW_PAYLOAD)!] = parsed.text ?? toLoadValue(parsed.data, 'json');
       // JSON.parse takes an escaped lone surrogate; the warehouses' JSON types do not (DuckDB would store
       // text that its own JSON functions then refuse to read).
       const bad = (parsed.text !== undefined ? unpairedSurrogateError(parsed.text) : undefined) ?? (input.rejectsNul ? nulError(row, columns) : undefined);

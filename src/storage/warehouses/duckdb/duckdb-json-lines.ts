@@ -217,7 +217,6 @@ function numberedLines(d: DuckDBDialect, file: JsonLinesLoadInput['files'][numbe
 
 /** The rows of every file from the scratch table: records checked, values typed, in table order. */
 function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): string {
-  const keys = `[${input.columns.map((c) => d.literal(c.name)).join(', ')}]`;
   // A constant's value for file f (they differ by file: the file's path).
   const constant = (k: number, type: LogicalType) => {
     const sql = (v: unknown) => (v === null || v === undefined ? 'NULL' : `CAST(${d.literal(v)} AS ${d.typeName(type)})`);
@@ -245,6 +244,7 @@ function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): 
     const payload = `CASE ${checks} WHEN line IS NULL OR ascii(line) <> 123 THEN ${refuse('not a JSON object')} ELSE CAST(line AS JSON) END`;
     return `SELECT ${[payload, ...rest].join(', ')} FROM ${lines}`;
   }
+  const keys = `[${input.columns.map((c) => d.literal(c.name)).join(', ')}]`;
   const values = [...input.columns.map((c, i) => valueOf(`c${i}`, c.type, c.name)), ...rest];
   const checked = `CASE ${checks} ELSE line END`;
   // Every key a column, none twice (JSON.parse keeps the last of two, the MAP the first). Checked
