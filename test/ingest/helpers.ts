@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { recoverInterruptedCheckpoint } from '../../src/storage/warehouses/duckdb/duckdb-checkpoint.js';
 import { makeProject, runCli, type CliResult, type TempProject } from '../helpers/project.js';
 
 export function sourcesProject(sources: Record<string, unknown>, files: Record<string, string> = {}, prefix = 'smelt-ingest-'): TempProject & { setSources(s: Record<string, unknown>): void } {
@@ -31,8 +32,12 @@ const plain = (v: unknown): unknown => {
   return v;
 };
 
-/** Rows of a query on the project's DuckDB file, BIGINTs as numbers. */
+/**
+ * Rows of a query on the project's DuckDB file, BIGINTs as numbers. Like every smelt open, it first
+ * puts back what a checkpoint killed halfway left (duckdb-checkpoint.ts).
+ */
 export async function sql(dir: string, query: string, db = '.smelt/dev.duckdb'): Promise<Record<string, unknown>[]> {
+  recoverInterruptedCheckpoint(join(dir, db));
   const inst = await DuckDBInstance.create(join(dir, db), { access_mode: 'READ_ONLY' });
   const conn = await inst.connect();
   try {

@@ -4,6 +4,7 @@ import type { ColumnInfo, Relation, Row } from '../../../core/types.js';
 import type { BulkLoadInput, CallOptions, Connection, CsvLoadInput, CsvLoadOutcome, JsonLinesLoadInput, JsonLinesLoadOutcome, QueryResult } from '../../warehouse.js';
 import { loadCsvFile } from './duckdb-csv.js';
 import { loadJsonLinesFile } from './duckdb-json-lines.js';
+import type { CheckpointGuard } from './duckdb-checkpoint.js';
 import type { DuckDBDialect } from './duckdb-dialect.js';
 import type { ThreadShare } from './duckdb-threads.js';
 import { logicalTypeOf, normalizeValue } from './duckdb-values.js';
@@ -35,15 +36,20 @@ export class DuckDBWarehouseConnection implements Connection {
     private readonly helper: () => Promise<DuckDBConnection>,
     /** The instance's threads, shared by its connections: lent down while a source reads (loadCsv). */
     private readonly threads?: ThreadShare,
+    /** The database file's checkpoints (a read-write file database only): due after writes. */
+    private readonly checkpoints?: CheckpointGuard,
   ) {}
 
-  private async guard<T>(opts: CallOptions | undefined, fn: () => Promise<T>): Promise<T> {
+  /** Runs a call with abort and error translation; then, unless `read`, the checkpoint that may be due. */
+  private async guard<T>(opts: CallOptions | undefined, fn: () => Promise<T>, read = false): Promise<T> {
     const signal = opts?.signal;
     if (signal?.aborted) throw new AbortedError('cancelled');
     const onAbort = () => this.conn.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await fn();
+      const out = await fn();
+      if (!read) await this.checkpoints?.afterWrite();
+      return out;
     } catch (e) {
       if (signal?.aborted) throw new AbortedError('cancelled', { cause: e });
       throw toWarehouseError(e);
@@ -62,13 +68,13 @@ export class DuckDBWarehouseConnection implements Connection {
   }
 
   async *stream(sql: string, opts?: CallOptions & { batchSize?: number }): AsyncIterable<Row[]> {
-    const result = await this.guard(opts, () => this.conn.stream(sql));
+    const result = await this.guard(opts, () => this.conn.stream(sql), true);
     const reader = { columns: [] as ColumnInfo[] };
     const types = result.columnTypes();
     reader.columns = types.map((t, i) => ({ name: result.columnName(i), type: t.toString(), logicalType: logicalTypeOf(t) }));
     const names = result.deduplicatedColumnNames();
     for (;;) {
-      const chunk = await this.guard(opts, () => result.fetchChunk());
+      const chunk = await this.guard(opts, () => result.fetchChunk(), true);
       if (!chunk || chunk.rowCount === 0) return;
       const rows = chunk.convertRows(JsonDuckDBValueConverter).map((values) => {
         const o: Record<string, unknown> = {};

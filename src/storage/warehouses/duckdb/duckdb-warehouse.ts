@@ -6,6 +6,7 @@ import type { ColumnInfo, Relation } from '../../../core/types.js';
 import type { CallOptions, Connection, RelationInfo, Warehouse, WarehouseCapabilities, WarehouseOpenOptions } from '../../warehouse.js';
 import { withConnection } from '../../warehouse.js';
 import type { DuckDBConfig } from './config.js';
+import { CheckpointGuard, DEFAULT_CHECKPOINT_BYTES, parseBytes, recoverInterruptedCheckpoint } from './duckdb-checkpoint.js';
 import { DuckDBWarehouseConnection } from './duckdb-connection.js';
 import { DuckDBDialect } from './duckdb-dialect.js';
 import { ThreadShare } from './duckdb-threads.js';
@@ -29,6 +30,8 @@ export class DuckDBWarehouse implements Warehouse {
   readonly dialect = new DuckDBDialect();
 
   private threads?: ThreadShare;
+  /** smelt's own checkpoints of a file opened read-write (duckdb-checkpoint.ts). */
+  private checkpoints?: CheckpointGuard;
 
   private constructor(private readonly instance: DuckDBInstance, readonly path: string) {}
 
@@ -36,6 +39,15 @@ export class DuckDBWarehouse implements Warehouse {
     const path = config.path === ':memory:' ? ':memory:' : resolve(opts.projectDir, config.path ?? opts.defaultPath);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const options: Record<string, string> = Object.fromEntries(Object.entries(config.settings ?? {}).map(([k, v]) => [k, String(v)]));
+    // DuckDB's automatic checkpoints are not safe against a kill (duckdb-checkpoint.ts): smelt runs
+    // them itself, at the WAL size they were configured for, and DuckDB's threshold is out of reach.
+    const file = path !== ':memory:';
+    const threshold = parseBytes(config.settings?.checkpoint_threshold ?? config.settings?.wal_autocheckpoint) ?? DEFAULT_CHECKPOINT_BYTES;
+    delete options.checkpoint_threshold;
+    delete options.wal_autocheckpoint;
+    if (file && !opts.readOnly) options.checkpoint_threshold = '1000TB';
+    // Puts back what a checkpoint killed halfway left torn; before DuckDB reads the file.
+    if (file) recoverInterruptedCheckpoint(path);
     if (opts.readOnly && path !== ':memory:') {
       // User-facing SQL (smelt query/show, the console) runs read-only and sandboxed:
       // no writes, no reading or writing arbitrary files, no settings changes.
@@ -64,6 +76,10 @@ export class DuckDBWarehouse implements Warehouse {
     for (const ext of config.extensions) await withConnection(wh, (c) => c.execute(`LOAD ${ext}`));
     if (!opts.readOnly) {
       await applySettings(wh, config, options);
+      if (file) {
+        await withConnection(wh, (c) => c.execute('PRAGMA disable_checkpoint_on_shutdown'));
+        wh.checkpoints = new CheckpointGuard(path, () => instance.connect(), threshold);
+      }
       // The count as configured (threads, settings) or DuckDB's default (all cores), to restore after each lend.
       const base = Number((await withConnection(wh, (c) => c.execute("SELECT current_setting('threads') AS t"))).rows[0]!.t);
       wh.threads = new ThreadShare(base, async (n) => {
@@ -79,7 +95,7 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async connect(_opts?: CallOptions): Promise<Connection> {
-    return new DuckDBWarehouseConnection(await this.instance.connect(), this.dialect, () => this.instance.connect(), this.threads);
+    return new DuckDBWarehouseConnection(await this.instance.connect(), this.dialect, () => this.instance.connect(), this.threads, this.checkpoints);
   }
 
   listRelations(schema?: string, opts?: CallOptions): Promise<RelationInfo[]> {
@@ -110,7 +126,11 @@ export class DuckDBWarehouse implements Warehouse {
   }
 
   async close(): Promise<void> {
-    this.instance.closeSync();
+    try {
+      await this.checkpoints?.beforeClose();
+    } finally {
+      this.instance.closeSync();
+    }
   }
 }
 
@@ -121,7 +141,7 @@ export class DuckDBWarehouse implements Warehouse {
  * set at open, must win over any setting.
  */
 async function applySettings(wh: DuckDBWarehouse, config: DuckDBConfig, options: Record<string, string>): Promise<void> {
-  const names = Object.keys(config.settings ?? {});
+  const names = Object.keys(config.settings ?? {}).filter((n) => n in options);
   if (names.length === 0) return; // no connection at start-up for nothing
   const d = wh.dialect;
   await withConnection(wh, async (c) => {
