@@ -76,10 +76,18 @@ export function headerIteration(db: string): bigint | undefined {
   }
 }
 
+/** Makes a rename or unlink in the file's folder durable (where the platform can sync a folder). */
 function syncDir(path: string): void {
-  const fd = openSync(dirname(path), 'r');
+  let fd: number;
+  try {
+    fd = openSync(dirname(path), 'r');
+  } catch {
+    return; // Windows cannot open a folder to sync it
+  }
   try {
     fsyncSync(fd);
+  } catch {
+    // some file systems refuse fsync on a folder; the file's own sync still happened
   } finally {
     closeSync(fd);
   }
