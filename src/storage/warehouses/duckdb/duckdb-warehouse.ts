@@ -47,7 +47,17 @@ export class DuckDBWarehouse implements Warehouse {
     delete options.wal_autocheckpoint;
     if (file && !opts.readOnly) options.checkpoint_threshold = '1000TB';
     // Puts back what a checkpoint killed halfway left torn; before DuckDB reads the file.
-    if (file) recoverInterruptedCheckpoint(path);
+    if (file) {
+      try {
+        recoverInterruptedCheckpoint(path);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new WarehouseError(`cannot repair DuckDB database ${path} after a checkpoint a killed process left unfinished: ${msg}`, {
+          hint: `smelt needs to write the database file and ${path}.smelt-checkpoint; keep the sidecar file, it holds the blocks to put back`,
+          cause: e,
+        });
+      }
+    }
     if (opts.readOnly && path !== ':memory:') {
       // User-facing SQL (smelt query/show, the console) runs read-only and sandboxed:
       // no writes, no reading or writing arbitrary files, no settings changes.
