@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO } from '../../../../test/helpers/project.js';
 import { tempDirs } from '../../../../test/helpers/temp-dirs.js';
 import { withConnection } from '../../warehouse.js';
-import { headerIteration, parseBytes, recoverInterruptedCheckpoint, sidecarPath } from './duckdb-checkpoint.js';
+import { headerIteration, parseBytes, readSidecar, recoverInterruptedCheckpoint, sidecarPath } from './duckdb-checkpoint.js';
 import { duckdbAdapter } from './index.js';
 
 const tempDir = tempDirs('smelt-ckpt-');
@@ -61,10 +61,16 @@ inst.closeSync();`;
   return `${db}.before`;
 }
 
+/** A fresh database after checkpointInChild: its path and the copy from before the CHECKPOINT. */
+function checkpointed(): { dir: string; db: string; before: string } {
+  const dir = tempDir();
+  const db = join(dir, 'w.duckdb');
+  return { dir, db, before: checkpointInChild(db) };
+}
+
 /** Blocks the checkpoint rewrote in place: offsets saved in the sidecar whose bytes changed. */
 function rewrittenInPlace(before: string, after: string): { offset: number; size: number }[] {
-  const raw = readFileSync(sidecarPath(before));
-  const head = JSON.parse(raw.subarray(0, raw.indexOf(0x0a)).toString('utf8')) as { offsets: number[]; blockSize: number };
+  const { head } = readSidecar(sidecarPath(before))!;
   const a = readFileSync(before);
   const b = readFileSync(after);
   return head.offsets.filter((o) => !a.subarray(o, o + head.blockSize).equals(b.subarray(o, o + head.blockSize))).map((offset) => ({ offset, size: head.blockSize }));
@@ -72,9 +78,7 @@ function rewrittenInPlace(before: string, after: string): { offset: number; size
 
 describe('checkpoints a kill cannot corrupt', () => {
   it('puts back a metadata block the checkpoint tore, and the WAL replays on top', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'w.duckdb');
-    const before = checkpointInChild(db);
+    const { dir, db, before } = checkpointed();
     const expected = await scan(db); // the finished checkpoint: every row
     expect(expected.n).toBe(50000 - 7143 + 40000); // 7143 rows have k = 3
 
@@ -112,9 +116,7 @@ describe('checkpoints a kill cannot corrupt', () => {
   });
 
   it('drops the sidecar of a checkpoint that finished, and never touches the file', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'w.duckdb');
-    const before = checkpointInChild(db);
+    const { db, before } = checkpointed();
     // Killed after the new header, before the sidecar was removed.
     copyFileSync(sidecarPath(before), sidecarPath(db));
     expect(headerIteration(db)! > headerIteration(before)!).toBe(true);
@@ -125,14 +127,10 @@ describe('checkpoints a kill cannot corrupt', () => {
   });
 
   it('leaves the sidecar of a process that still runs alone', async () => {
-    const dir = tempDir();
-    const db = join(dir, 'w.duckdb');
-    const before = checkpointInChild(db);
+    const { before } = checkpointed();
     // This process's pid, as if it were the one in the middle of the checkpoint.
-    const raw = readFileSync(sidecarPath(before));
-    const nl = raw.indexOf(0x0a);
-    const head = { ...JSON.parse(raw.subarray(0, nl).toString('utf8')), pid: process.pid };
-    writeFileSync(sidecarPath(before), Buffer.concat([Buffer.from(`${JSON.stringify(head)}\n`), raw.subarray(nl + 1)]));
+    const { head, blocks } = readSidecar(sidecarPath(before))!;
+    writeFileSync(sidecarPath(before), Buffer.concat([Buffer.from(`${JSON.stringify({ ...head, pid: process.pid })}\n`), blocks]));
     const file = readFileSync(before);
     expect(recoverInterruptedCheckpoint(before)).toBe('in-use');
     expect(readFileSync(before).equals(file)).toBe(true);

@@ -21,7 +21,7 @@
  * were (the WAL, which that checkpoint never truncated, then replays on top). If a newer header is
  * on disk, the checkpoint finished and the sidecar is stale.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -37,7 +37,8 @@ const BLOCKS_START = 3 * HEADER_SIZE;
 /** The WAL size at which smelt checkpoints, unless `checkpoint_threshold` says otherwise (DuckDB's default). */
 export const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 
-interface SidecarHead {
+/** What a sidecar file starts with (one JSON line), before the saved blocks. */
+export interface SidecarHead {
   readonly pid: number;
   readonly host: string;
   /** The iteration of the header the saved blocks belong to. */
@@ -104,7 +105,8 @@ function alive(head: SidecarHead): boolean {
   }
 }
 
-function readSidecar(path: string): { head: SidecarHead; blocks: Buffer } | undefined {
+/** A sidecar's head and blocks, or undefined if it does not verify. */
+export function readSidecar(path: string): { head: SidecarHead; blocks: Buffer } | undefined {
   const raw = readFileSync(path);
   const nl = raw.indexOf(0x0a);
   if (nl < 0) return undefined;
@@ -132,7 +134,7 @@ export function recoverInterruptedCheckpoint(db: string): Recovery {
   if (saved && alive(saved.head)) return 'in-use';
   // A sidecar that does not verify was never renamed into place whole: nothing to restore.
   if (!saved || headerIteration(db) !== BigInt(saved.head.iteration)) {
-    unlinkSync(path);
+    rmSync(path);
     return 'stale';
   }
   const fd = openSync(db, 'r+');
@@ -143,7 +145,7 @@ export function recoverInterruptedCheckpoint(db: string): Recovery {
   } finally {
     closeSync(fd);
   }
-  unlinkSync(path);
+  rmSync(path);
   syncDir(path);
   return 'restored';
 }
@@ -228,7 +230,7 @@ export class CheckpointGuard {
         if (!/other write transactions active/i.test(e instanceof Error ? e.message : String(e))) throw e;
       }
       // Finished or refused: the sidecar is stale.
-      if (existsSync(sidecarPath(this.db))) unlinkSync(sidecarPath(this.db));
+      rmSync(sidecarPath(this.db), { force: true });
     } finally {
       conn.closeSync();
     }

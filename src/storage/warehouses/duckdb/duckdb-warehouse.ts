@@ -37,11 +37,11 @@ export class DuckDBWarehouse implements Warehouse {
 
   static async open(config: DuckDBConfig, opts: WarehouseOpenOptions & { defaultPath: string }): Promise<DuckDBWarehouse> {
     const path = config.path === ':memory:' ? ':memory:' : resolve(opts.projectDir, config.path ?? opts.defaultPath);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const file = path !== ':memory:';
+    if (file) mkdirSync(dirname(path), { recursive: true });
     const options: Record<string, string> = Object.fromEntries(Object.entries(config.settings ?? {}).map(([k, v]) => [k, String(v)]));
     // DuckDB's automatic checkpoints are not safe against a kill (duckdb-checkpoint.ts): smelt runs
     // them itself, at the WAL size they were configured for, and DuckDB's threshold is out of reach.
-    const file = path !== ':memory:';
     const threshold = parseBytes(config.settings?.checkpoint_threshold ?? config.settings?.wal_autocheckpoint) ?? DEFAULT_CHECKPOINT_BYTES;
     delete options.checkpoint_threshold;
     delete options.wal_autocheckpoint;
@@ -58,7 +58,7 @@ export class DuckDBWarehouse implements Warehouse {
         });
       }
     }
-    if (opts.readOnly && path !== ':memory:') {
+    if (opts.readOnly && file) {
       // User-facing SQL (smelt query/show, the console) runs read-only and sandboxed:
       // no writes, no reading or writing arbitrary files, no settings changes.
       options.access_mode = 'READ_ONLY';
@@ -86,12 +86,13 @@ export class DuckDBWarehouse implements Warehouse {
     for (const ext of config.extensions) await withConnection(wh, (c) => c.execute(`LOAD ${ext}`));
     if (!opts.readOnly) {
       await applySettings(wh, config, options);
-      if (file) {
-        await withConnection(wh, (c) => c.execute('PRAGMA disable_checkpoint_on_shutdown'));
-        wh.checkpoints = new CheckpointGuard(path, () => instance.connect(), threshold);
-      }
-      // The count as configured (threads, settings) or DuckDB's default (all cores), to restore after each lend.
-      const base = Number((await withConnection(wh, (c) => c.execute("SELECT current_setting('threads') AS t"))).rows[0]!.t);
+      // The count as configured (threads, settings) or DuckDB's default (all cores), to restore after
+      // each lend; on the same connection, no checkpoint at close but smelt's.
+      const base = await withConnection(wh, async (c) => {
+        if (file) await c.execute('PRAGMA disable_checkpoint_on_shutdown');
+        return Number((await c.execute("SELECT current_setting('threads') AS t")).rows[0]!.t);
+      });
+      if (file) wh.checkpoints = new CheckpointGuard(path, () => instance.connect(), threshold);
       wh.threads = new ThreadShare(base, async (n) => {
         const c = await instance.connect();
         try {
