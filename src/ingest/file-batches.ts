@@ -73,6 +73,7 @@ export async function loadFileBatch(conn: Connection, table: Relation, stream: S
     checked,
     // ingest-stream.ts reads the next file while a file batch loads.
     readerBusy: true,
+    ...(file.longestLine !== undefined ? { longestLine: file.longestLine } : {}),
   });
   const names = file.columns.slice(0, stream.columns?.length ?? 0).map((c) => normalizeName(c.name));
   const deadLetters = out.rejects.map((r) => ({

@@ -124,6 +124,8 @@ export interface CsvChunk {
   /** The stream's data columns, then its position fields, then anything else (ignored), in file order. */
   readonly columns: readonly StreamColumn[];
   readonly rows: number;
+  /** Bytes of the file's longest record without its newline, when the source knows it (a loader sizes its line buffer by it). */
+  readonly longestLine?: number;
 }
 
 /** Offered by the loader when its warehouse parses CSV files itself. */

@@ -84,6 +84,11 @@ export interface CsvLoadInput {
    * a core (DuckDB loads with one thread fewer).
    */
   readonly readerBusy?: boolean;
+  /**
+   * Bytes of the file's longest record (without its newline), when the writer counted them. An
+   * engine whose reader has a line limit raises it to fit; without it, that limit applies (DuckDB: 2 MB).
+   */
+  readonly longestLine?: number;
 }
 
 export interface CsvLoadOutcome {

@@ -32,7 +32,7 @@ describe('CSV records from COPY into files', () => {
     const alphabet = ['a', 'b', ',', '"', '\n', ' ', 'ü', '""', '1'];
     const records: (string | null)[][] = Array.from({ length: 2_000 }, (_, i) => [
       String(i),
-      rand() < 0.1 ? null : Array.from({ length: Math.floor(rand() * 12) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join(''),
+      rand() < 0.1 ? null : rand() < 0.01 ? 'long "quoted", '.repeat(400) : Array.from({ length: Math.floor(rand() * 12) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join(''),
       rand() < 0.5 ? '' : 'plain',
     ]);
     const bytes = Buffer.from(records.map((r) => `${r.map(field).join(',')}\n`).join(''));
@@ -51,8 +51,10 @@ describe('CSV records from COPY into files', () => {
       expect(Buffer.concat(files.map((f) => readFileSync(f.path)))).toEqual(bytes);
       let seen = 0;
       for (const f of files) {
+        const lines = records.slice(seen, seen + f.rows).map((r) => Buffer.byteLength(r.map(field).join(',')));
         seen += f.rows;
         expect(f.last).toEqual(records[seen - 1]);
+        expect(f.longest).toBe(Math.max(...lines));
       }
     }
   });

@@ -32,6 +32,9 @@ describe('postgres → bronze through smelt ingest', () => {
     await q(`INSERT INTO ties SELECT i, timestamptz '2024-06-01 12:00:00+00' FROM generate_series(1, 100) AS i`);
     await q(`CREATE TABLE odd (id int PRIMARY KEY, amount numeric(12,2), note text)`);
     await q(`INSERT INTO odd VALUES (1, 1.5, 'a'), (2, 'NaN', 'no decimal holds NaN'), (3, 2.5, 'c')`);
+    // Records longer than DuckDB's 2 MB line limit (a document in a jsonb column): the whole load used to fail.
+    await q(`CREATE TABLE big (id int PRIMARY KEY, body text, doc jsonb)`);
+    await q(`INSERT INTO big SELECT i, repeat(md5(i::text), CASE WHEN i = 2 THEN 100000 ELSE 1 END), jsonb_build_object('k', repeat('y', CASE WHEN i = 3 THEN 2500000 ELSE 5 END)) FROM generate_series(1, 4) AS i`);
     await q(`CREATE TABLE full_t (id int PRIMARY KEY, v text)`);
     await q(`INSERT INTO full_t SELECT i, 'v' || i FROM generate_series(1, 20) AS i`);
     p = makeProject({
@@ -50,7 +53,7 @@ export default defineConfig({
     },
     pgappend: { type: 'postgres', url: env('PG_URL'), tables: ['full_t', { name: 'ties', cursor: 'updated_at' }] },
     pgreplace: { type: 'postgres', url: env('PG_URL'), disposition: 'replace', tables: ['full_t'] },
-    pgodd: { type: 'postgres', url: env('PG_URL'), tables: ['odd'] },
+    pgodd: { type: 'postgres', url: env('PG_URL'), tables: ['odd', 'big'] },
   },
 });
 `,
@@ -95,6 +98,13 @@ export default defineConfig({
     expect(dl!.stream).toBe('odd');
     expect(dl!.error).toMatch(/amount.*NaN/);
     expect(JSON.parse(dl!.payload)).toMatchObject({ id: '2', note: 'no decimal holds NaN' });
+  });
+
+  it('records of several megabytes land whole (text and jsonb), with no dead letter', async () => {
+    const source = (await q(`SELECT id, length(body) AS body_len, md5(body) AS body_md5, length(doc->>'k') AS k_len FROM big ORDER BY id`)).rows;
+    expect(source[1]!.body_len).toBe(3_200_000);
+    expect(query(`select id, length(body) as body_len, md5(body) as body_md5, length(doc->>'k') as k_len from bronze.pgodd_big order by id`)).toEqual(source);
+    expect(query(`select count(*) as n from smelt_state.dead_letters where stream = 'big'`)[0]!.n).toBe(0);
   });
 
   it('incremental streams land every row once; a second run with no change adds nothing', () => {

@@ -9,12 +9,16 @@ import type { DuckDBDialect } from './duckdb-dialect.js';
 import type { ThreadShare } from './duckdb-threads.js';
 import { logicalTypeOf, normalizeValue } from './duckdb-values.js';
 
+const LINE_CHARS = 300;
+const boundLine = (l: string) => (l.length > LINE_CHARS ? `${l.slice(0, LINE_CHARS)}… (${l.length - LINE_CHARS} more characters)` : l);
+
 /** Translates a DuckDB error into a WarehouseError that knows the statement line. */
 export function toWarehouseError(e: unknown): WarehouseError {
   if (e instanceof WarehouseError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const m = /\nLINE (\d+):/.exec(message);
-  const clean = message.replace(/\n\nLINE \d+:[\s\S]*$/, '');
+  // Each line bounded: DuckDB's CSV errors quote the whole record ("Original Line: …"), megabytes of data.
+  const clean = message.replace(/\n\nLINE \d+:[\s\S]*$/, '').split('\n').map(boundLine).join('\n');
   return new WarehouseError(clean, { statementLine: m ? Number(m[1]) : undefined, cause: e });
 }
 

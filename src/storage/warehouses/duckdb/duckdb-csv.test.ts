@@ -88,6 +88,35 @@ describe.runIf(warehouseSelected('duckdb'))('duckdb CSV loads', () => {
     expect(threads).toEqual([3, 3]);
   });
 
+  it('loads records past the 2 MB line limit when the writer counted the longest; without it the error stays short', async () => {
+    const dir = tempDir();
+    const wh = await keep(open(dir, { path: 'long.duckdb' }));
+    const file = join(dir, 'long.csv');
+    const big = 'x'.repeat(3_000_000);
+    const line = `2,"${big}, ""quoted"""`;
+    writeFileSync(file, `1,a\n${line}\n3,c\n`);
+    const input = (longestLine?: number) => ({
+      path: file,
+      columns: [{ name: 'c0', type: 'bigint' as const }, { name: 'c1', type: 'varchar' as const }],
+      targets: [{ name: 'id', from: { column: 0 } }, { name: 's', from: { column: 1 } }],
+      ...(longestLine !== undefined ? { longestLine } : {}),
+    });
+    const out = await withConnection(wh, async (c) => {
+      await c.execute('CREATE TABLE t (id BIGINT, s VARCHAR)');
+      const failed = await c.loadCsv!({ schema: 'main', name: 't' }, { ...input(), checked: true }).then(() => undefined, (e: Error) => e);
+      const fast = await c.loadCsv!({ schema: 'main', name: 't' }, input(Buffer.byteLength(line)));
+      const checked = await c.loadCsv!({ schema: 'main', name: 't' }, { ...input(Buffer.byteLength(line)), checked: true });
+      const rows = await c.execute('SELECT id, length(s) AS n, right(s, 10) AS tail FROM t ORDER BY id, n');
+      return { failed, fast: fast.rows, checked: checked.rows, rows: rows.rows };
+    });
+    expect(out.failed).toBeInstanceOf(Error);
+    expect(out.failed!.message).toMatch(/Maximum line size/);
+    expect(out.failed!.message.length).toBeLessThan(2_000); // DuckDB's message quotes the whole record
+    expect([out.fast, out.checked]).toEqual([3, 3]);
+    expect(out.rows.map((r) => [r.id, r.n])).toEqual([[1, 1], [1, 1], [2, 3_000_010], [2, 3_000_010], [3, 1], [3, 1]]);
+    expect(out.rows[2]!.tail).toBe(', "quoted"');
+  });
+
   it('reads decimal text of known digits as the narrow type, exactly the values of the wide parse; a value past them fails the fast load only', async () => {
     const dir = tempDir();
     const wh = await keep(open(dir, { path: 'dec.duckdb' }));
