@@ -160,7 +160,7 @@ export class DuckDBWarehouseConnection implements Connection {
 
   /** DuckDB parses the file itself (duckdb-csv.ts). */
   loadCsv(table: Relation, input: CsvLoadInput, opts?: CallOptions): Promise<CsvLoadOutcome> {
-    const load = () => loadCsvFile(this.conn, this.dialect, table, input);
+    const load = (threads?: number) => loadCsvFile(this.conn, this.dialect, table, input, threads);
     return this.guard(opts, () => (input.readerBusy && this.threads ? this.threads.during(load) : load()));
   }
 

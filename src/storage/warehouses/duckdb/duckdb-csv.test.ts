@@ -7,12 +7,31 @@ import { CsvValueError } from '../../../core/errors.js';
 import type { Warehouse } from '../../warehouse.js';
 import { withConnection } from '../../warehouse.js';
 import { tempDirs } from '../../../../test/helpers/temp-dirs.js';
+import { readOptions } from './duckdb-csv.js';
 import { duckdbAdapter } from './index.js';
 
 const tempDir = tempDirs('smelt-duckdb-csv-');
 
 const open = (projectDir: string, extra: Record<string, unknown> = {}) =>
   duckdbAdapter.open(duckdbAdapter.parseConfig({ type: 'duckdb', ...extra }), { projectDir, readOnly: false });
+
+describe('duckdb CSV read options', () => {
+  it('fit the longest record; a small read buffer only for a load on one thread', () => {
+    const opt = (o: string, name: string) => Number(new RegExp(`${name} = (\\d+)`).exec(o)?.[1] ?? NaN);
+    expect(readOptions({})).not.toMatch(/max_line_size|buffer_size/); // nothing counted: DuckDB's defaults
+    const one = readOptions({ longestLine: 100 }, 1);
+    expect([opt(one, 'max_line_size'), opt(one, 'buffer_size')]).toEqual([2 << 20, 4 << 20]);
+    const big = readOptions({ longestLine: 3_000_000 }, 1);
+    expect(opt(big, 'max_line_size')).toBeGreaterThan(3_000_000);
+    expect(opt(big, 'buffer_size')).toBeGreaterThan(opt(big, 'max_line_size'));
+    // On more threads DuckDB's own buffer (16 × the line limit): small ones there held far more rows in flight.
+    for (const threads of [2, undefined]) {
+      const many = readOptions({ longestLine: 3_000_000 }, threads);
+      expect(opt(many, 'max_line_size')).toBe(opt(big, 'max_line_size'));
+      expect(many).not.toMatch(/buffer_size/);
+    }
+  });
+});
 
 describe.runIf(warehouseSelected('duckdb'))('duckdb CSV loads', () => {
   const held: Warehouse[] = [];

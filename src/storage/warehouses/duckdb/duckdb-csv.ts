@@ -31,29 +31,36 @@ const READ_OPTIONS = `header = false, delim = ',', quote = '"', escape = '"', ne
 
 /** DuckDB's own line limit (`max_line_size`), kept where every record fits it. */
 const DEFAULT_MAX_LINE = 2 << 20;
-/** Read buffer: DuckDB's default (16 × the line limit, 32 MB) is freshly mapped memory for every buffer; 4 MB was 1.16× faster on the PostgreSQL bench. */
-const MIN_BUFFER = 4 << 20;
+/**
+ * Read buffer of a load on one thread: DuckDB's default (16 × the line limit, 32 MB) is freshly
+ * mapped memory for every buffer, and 4 MB was 1.12× faster on the PostgreSQL bench. Not on more
+ * threads: there small buffers made DuckDB hold many more rows in flight (1.7 GB peak RSS on 2 threads, against 0.6 GB).
+ */
+const ONE_THREAD_BUFFER = 4 << 20;
 
 /**
  * The reader's options for one file. Where the writer counted the file's longest record, the line
- * limit fits it (a PostgreSQL text or jsonb value of 3 MB failed the whole load before) and the
- * read buffer is small: DuckDB needs a buffer larger than the line limit.
+ * limit fits it (a PostgreSQL text or jsonb value of 3 MB failed the whole load before), and a
+ * load on one thread reads with a small buffer (DuckDB needs a buffer larger than the line limit).
  */
-function readOptions(input: CsvLoadInput): string {
+export function readOptions(input: Pick<CsvLoadInput, 'longestLine'>, threads?: number): string {
   if (input.longestLine === undefined) return READ_OPTIONS;
   const maxLine = Math.max(DEFAULT_MAX_LINE, input.longestLine + 1024);
-  return `${READ_OPTIONS}, max_line_size = ${maxLine}, buffer_size = ${Math.max(MIN_BUFFER, 2 * maxLine)}`;
+  const buffer = threads === 1 ? `, buffer_size = ${Math.max(ONE_THREAD_BUFFER, 2 * maxLine)}` : '';
+  return `${READ_OPTIONS}, max_line_size = ${maxLine}${buffer}`;
 }
 
 /** Errors that mean "a value in the file does not parse", as opposed to a broken table or a full disk. */
 const VALUE_ERROR = /Conversion Error|Invalid Input Error|CSV Error|Could not convert|Malformed JSON/i;
 
-export async function loadCsvFile(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: CsvLoadInput): Promise<CsvLoadOutcome> {
+/** `threads`: what the load runs with, when known (a load lent down by `ThreadShare`). */
+export async function loadCsvFile(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: CsvLoadInput, threads?: number): Promise<CsvLoadOutcome> {
   // Column types as the table has them (e.g. DECIMAL(12,2)), so parsing matches the insert.
   const described = await conn.runAndReadAll(`SELECT * FROM ${d.relation(table)} LIMIT 0`);
   const sqlType = new Map(described.columnNames().map((n, i) => [n, described.columnTypes()[i]!.toString()]));
   for (const t of input.targets) if (!sqlType.has(t.name)) throw new Error(`loadCsv: ${d.relation(table)} has no column ${t.name}`);
-  return input.checked ? loadChecked(conn, d, table, input, sqlType) : loadFast(conn, d, table, input, sqlType);
+  const options = readOptions(input, threads);
+  return input.checked ? loadChecked(conn, d, table, input, sqlType, options) : loadFast(conn, d, table, input, sqlType, options);
 }
 
 const constantValue = (d: DuckDBDialect, v: unknown, type: string) => (v === null || v === undefined ? 'NULL' : `CAST(${d.literal(v)} AS ${type})`);
@@ -81,7 +88,7 @@ function narrowDecimal(digits: CsvLoadInput['columns'][number]['digits']): strin
  * One statement: DuckDB's CSV reader parses each column straight into the table's type (JSON and
  * base64 blobs go through their conversion). The first value that does not parse fails it.
  */
-async function loadFast(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: CsvLoadInput, sqlType: Map<string, string>): Promise<CsvLoadOutcome> {
+async function loadFast(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: CsvLoadInput, sqlType: Map<string, string>, options: string): Promise<CsvLoadOutcome> {
   const fileType = input.columns.map(() => 'VARCHAR');
   const { names, values } = insertList(d, input, sqlType, (i, type) => {
     const c = `c${i}`;
@@ -101,7 +108,7 @@ async function loadFast(conn: DuckDBConnection, d: DuckDBDialect, table: Relatio
   });
   const spec = fileType.map((type, i) => `'c${i}': '${type.replace(/'/g, "''")}'`).join(', ');
   try {
-    const r = await conn.run(`INSERT INTO ${d.relation(table)} (${names.join(', ')}) SELECT ${values.join(', ')} FROM read_csv(${d.literal(input.path)}, columns = {${spec}}, ${readOptions(input)})`);
+    const r = await conn.run(`INSERT INTO ${d.relation(table)} (${names.join(', ')}) SELECT ${values.join(', ')} FROM read_csv(${d.literal(input.path)}, columns = {${spec}}, ${options})`);
     return { rows: Number(r.rowsChanged), rejects: [] };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -111,11 +118,11 @@ async function loadFast(conn: DuckDBConnection, d: DuckDBDialect, table: Relatio
 }
 
 /** Every value checked first (TRY_CAST on an all-text stage); the rows that do not parse come back as rejects. */
-async function loadChecked(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: CsvLoadInput, sqlType: Map<string, string>): Promise<CsvLoadOutcome> {
+async function loadChecked(conn: DuckDBConnection, d: DuckDBDialect, table: Relation, input: CsvLoadInput, sqlType: Map<string, string>, options: string): Promise<CsvLoadOutcome> {
   const stage = `__smelt_csv_${randomBytes(6).toString('hex')}`;
   const cols = input.columns.map((_, i) => `c${i}`);
   const spec = cols.map((c) => `'${c}': 'VARCHAR'`).join(', ');
-  await conn.run(`CREATE TEMP TABLE ${stage} AS SELECT * FROM read_csv(${d.literal(input.path)}, columns = {${spec}}, ${readOptions(input)})`);
+  await conn.run(`CREATE TEMP TABLE ${stage} AS SELECT * FROM read_csv(${d.literal(input.path)}, columns = {${spec}}, ${options})`);
   try {
     const checks: { column: string; ok: string; type: string }[] = [];
     const { names, values } = insertList(d, input, sqlType, (i, type, name) => {

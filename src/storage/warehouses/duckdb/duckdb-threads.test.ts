@@ -5,7 +5,7 @@ describe('ThreadShare', () => {
   it('lowers the count by one for a load and restores it after, also when the load fails', async () => {
     const sets: number[] = [];
     const share = new ThreadShare(4, async (n) => sets.push(n));
-    expect(await share.during(async () => 'x')).toBe('x');
+    expect(await share.during(async (threads) => `x${threads}`)).toBe('x3');
     await expect(share.during(async () => { throw new Error('bad file'); })).rejects.toThrow('bad file');
     expect(sets).toEqual([3, 4, 3, 4]);
   });
@@ -25,7 +25,7 @@ describe('ThreadShare', () => {
 
   it('never goes below one thread', async () => {
     const sets: number[] = [];
-    await new ThreadShare(1, async (n) => sets.push(n)).during(async () => undefined);
+    expect(await new ThreadShare(1, async (n) => sets.push(n)).during(async (threads) => threads)).toBe(1);
     expect(sets).toEqual([]);
   });
 });

@@ -13,12 +13,15 @@ export class ThreadShare {
   /** `base`: the instance's thread count at open; `set` applies a count (`SET threads = n`). */
   constructor(private readonly base: number, private readonly set: (threads: number) => Promise<unknown>) {}
 
-  /** Runs `fn` with one thread fewer (never fewer than one) while no other reserved load is still running. */
-  async during<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.base < 2) return fn();
+  /**
+   * Runs `fn` with one thread fewer (never fewer than one) while no other reserved load is still
+   * running; `fn` learns the count it runs with.
+   */
+  async during<T>(fn: (threads: number) => Promise<T>): Promise<T> {
+    if (this.base < 2) return fn(Math.max(1, this.base));
     await this.step(() => (++this.loads === 1 ? this.set(this.base - 1) : undefined));
     try {
-      return await fn();
+      return await fn(this.base - 1);
     } finally {
       await this.step(() => (--this.loads === 0 ? this.set(this.base) : undefined));
     }
