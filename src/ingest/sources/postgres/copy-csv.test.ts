@@ -54,7 +54,7 @@ describe('CSV records from COPY into files', () => {
         const lines = records.slice(seen, seen + f.rows).map((r) => Buffer.byteLength(r.map(field).join(',')));
         seen += f.rows;
         expect(f.last).toEqual(records[seen - 1]);
-        expect(f.longest).toBe(Math.max(...lines));
+        expect(f.longestLine).toBe(Math.max(...lines));
       }
     }
   });

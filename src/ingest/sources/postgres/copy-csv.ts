@@ -13,8 +13,8 @@ export interface CsvFile {
   readonly rows: number;
   /** The fields of the file's last record (NULL: unquoted empty). */
   readonly last: (string | null)[];
-  /** Bytes of the file's longest record, without its newline (the loader sizes its line buffer by it). */
-  readonly longest: number;
+  /** Bytes of the file's longest record, without its newline (`CsvChunk.longestLine`). */
+  readonly longestLine: number;
 }
 
 const QUOTE = 0x22;
@@ -68,7 +68,7 @@ export async function* csvFiles(chunks: AsyncIterable<Buffer>, dir: string, pref
   /** Pieces of the current record from earlier chunks (records rarely span chunks). */
   let pieces: Buffer[] = [];
   let piecesBytes = 0;
-  let longest = 0;
+  let longestLine = 0;
   // Where the last complete record is: kept as references, not copied (this runs once per record).
   let lastPieces: Buffer[] = [];
   let lastChunk: Buffer = Buffer.alloc(0);
@@ -79,7 +79,7 @@ export async function* csvFiles(chunks: AsyncIterable<Buffer>, dir: string, pref
     path = join(dir, `${prefix}-${String(++seq).padStart(6, '0')}.csv`);
     file = await open(path, 'w');
     rows = 0;
-    longest = 0;
+    longestLine = 0;
   };
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -120,7 +120,7 @@ export async function* csvFiles(chunks: AsyncIterable<Buffer>, dir: string, pref
         }
         if (nl < 0) break;
         rows++;
-        if (piecesBytes + nl - recStart > longest) longest = piecesBytes + nl - recStart;
+        longestLine = Math.max(longestLine, piecesBytes + nl - recStart);
         i = nl + 1;
         lastPieces = pieces;
         lastChunk = chunk;
@@ -132,7 +132,7 @@ export async function* csvFiles(chunks: AsyncIterable<Buffer>, dir: string, pref
           await file!.close();
           file = undefined;
           from = i;
-          yield { path, rows, last, longest };
+          yield { path, rows, last, longestLine };
           await openNext();
         }
         pieces = [];
@@ -151,7 +151,7 @@ export async function* csvFiles(chunks: AsyncIterable<Buffer>, dir: string, pref
       file = undefined;
       if (rows > 0) {
         if (pieces.length) throw new Error('the COPY output ended inside a record');
-        yield { path, rows, last: lastRecord(), longest };
+        yield { path, rows, last: lastRecord(), longestLine };
       } else await unlink(path).catch(() => undefined);
     }
   } finally {

@@ -73,7 +73,7 @@ export async function* readFiles(r: ResolvedStream, opts: ReadOptions & { files:
     for await (const f of csvFiles(stream, opts.files.dir, `${r.spec.name}-${++n}`, opts.files.rows)) {
       rows += f.rows;
       if (!full && step.advances) state = { cursor: f.last[width]!, key: f.last.slice(width + 1).map((v) => v ?? '') };
-      const batch: RecordBatch = { records: [], file: { path: f.path, columns, rows: f.rows, longestLine: f.longest }, state: full ? { mode: 'full', rows } : state, ...(supersedes ? { supersedes } : {}) };
+      const batch: RecordBatch = { records: [], file: { path: f.path, columns, rows: f.rows, longestLine: f.longestLine }, state: full ? { mode: 'full', rows } : state, ...(supersedes ? { supersedes } : {}) };
       supersedes = undefined;
       yield batch;
     }
