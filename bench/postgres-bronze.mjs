@@ -13,18 +13,34 @@
  * Server: PG_BENCH_URL (default postgres://postgres@127.0.0.1:5432/postgres). The table lives in a
  * database of its own, dropped at the end unless --keep (then reused while its row count matches).
  *
+ * Also timed, as a ceiling: DuckDB's own read_csv of the same rows from a CSV file that psql wrote
+ * beforehand (untimed), typed as bronze types them, into a fresh database file on all cores, with no
+ * PostgreSQL at work. Any design in which DuckDB parses PostgreSQL's text pays at least this. Each
+ * run's CPU time is reported for the process (/usr/bin/time) and for the PostgreSQL server (its
+ * backends' CPU, from /proc), so the report can say how far the machine's cores allow the rate to go.
+ *
  * Goals: rate ≥ 0.7× psql's, peak RSS < 500 MB. Unless --no-profile, the rate is then taken apart in
  * one process on `--profile-rows` rows: the connector alone (COPY + parse + records), connector +
  * normalize (normalizeBatch), and connector + normalize + the DuckDB appender — so the gap to
  * psql can be put on the stage that owns it.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BIN, CHILD_ENV, DIST, ensureDist, mdTable, median, ms, NODE, num, OUT, parseArgs, report, sideBySide, timeRun, today } from './lib/common.mjs';
+import { BIN, CHILD_ENV, DIST, ensureDist, loadIntoFreshDb, mdTable, median, ms, NODE, num, OUT, parseArgs, report, sideBySide, timeRun, timeV, today } from './lib/common.mjs';
+import { serverCpuReader } from './lib/pg-bench.mjs';
 
 const args = parseArgs();
+// The bench table's columns as bronze types them, for the ceiling's read_csv.
+const CSV_TYPES = ['BIGINT', 'INTEGER', 'DECIMAL(12,2)', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'TIMESTAMPTZ', 'DATE', 'UUID'];
+if (args['duckdb-child']) {
+  const columns = CSV_TYPES.map((t, i) => `'c${i}': '${t}'`).join(', ');
+  const n = await loadIntoFreshDb(join(OUT, 'postgres-bronze-ceiling.duckdb'), `SELECT * FROM read_csv('${args['duckdb-child']}', columns = {${columns}}, header = false, auto_detect = false, strict_mode = true)`);
+  process.stdout.write(`${n}\n`);
+  process.exit(0);
+}
 if (args['stage-child']) {
   await stageProfile(Number(args.rows), Number(args['batch-size']));
   process.exit(0);
@@ -108,34 +124,30 @@ const hasTime = existsSync('/usr/bin/time');
 // the default project, so a change is measured against the code before it in the same run.
 const BASE = typeof args.baseline === 'string' ? `smelt ingest, baseline ${args.baseline}` : undefined;
 
-/** Runs smelt ingest; returns wall time and peak RSS (MB). */
+// The PostgreSQL server's CPU time around each run (undefined when /proc does not show it).
+const serverCpu = serverCpuReader();
+/** Runs a command under /usr/bin/time -v: wall, peak RSS (MB), the process's CPU and the server's during it (ms). */
+function timed(cmd, argv) {
+  const c0 = serverCpu?.();
+  const r = timeRun('/usr/bin/time', ['-v', cmd, ...argv], { env });
+  return { ...r, ...timeV(r.stderr), serverCpuMs: serverCpu ? serverCpu(DB) - c0 : NaN };
+}
+
+/** Runs smelt ingest; returns wall time, peak RSS (MB) and CPU times. */
 function smeltIngest(dir, bin = BIN) {
   rmSync(join(dir, '.smelt'), { recursive: true, force: true });
   const cmd = [bin, 'ingest', '--project-dir', dir];
-  if (hasTime) {
-    const r = timeRun('/usr/bin/time', ['-v', NODE, ...cmd], { env });
-    const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN);
-    return { wall: r.wall, rssMb: kb / 1024 };
-  }
-  // Fallback: poll the peak RSS (VmHWM) of the child.
-  const started = process.hrtime.bigint();
-  const child = spawn(NODE, cmd, { env, stdio: 'ignore' });
-  let peak = 0;
-  const poll = () => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]));
-    } catch { /* exited */ }
-  };
-  const iv = setInterval(poll, 20);
-  return new Promise((resolve, reject) => child.on('exit', (code) => {
-    clearInterval(iv);
-    if (code !== 0) reject(new Error(`smelt ingest exited ${code}`));
-    resolve({ wall: Number(process.hrtime.bigint() - started) / 1e6, rssMb: peak / 1024 });
-  }));
+  return timed(NODE, cmd);
 }
 
-const psqlCopy = () => timeRun('psql', [dbUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy (${SELECT}) to '/dev/null'`]);
+const psqlCopy = () => timed('psql', [dbUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy (${SELECT}) to '/dev/null'`]);
+// The ceiling's input: the same rows as CSV, written once (untimed).
+const CSV = join(OUT, 'postgres-bronze-ceiling.csv');
+const ceiling = () => {
+  const r = timed(NODE, [new URL(import.meta.url).pathname, '--duckdb-child', CSV]);
+  if (Number(r.stdout.trim()) !== ROWS) throw new Error(`the ceiling loaded ${r.stdout.trim()} rows, expected ${ROWS}`);
+  return r;
+};
 
 if (!hasTime) throw new Error('/usr/bin/time is needed for side-by-side sampling (sync); install the "time" package');
 // A first ingest fills jiti's transpile cache and checks the result.
@@ -143,10 +155,13 @@ smeltIngest(dir);
 const check = timeRun(NODE, [BIN, 'query', 'select count(*) as n from bronze.pg_bench', '--format', 'json', '--project-dir', dir], { env });
 const landed = JSON.parse(check.stdout)[0].n;
 if (landed !== ROWS) throw new Error(`bronze.pg_bench has ${landed} rows, expected ${ROWS}`);
+timeRun('psql', [dbUrl, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy (${SELECT}) to '${CSV}' (format csv)`]);
 
 const LIMITED = `smelt ingest (→ DuckDB bronze, memoryLimit ${memoryLimit})`;
+const CEIL = 'DuckDB read_csv of the same rows from a file';
 const { samples, extras } = sideBySide([
   { name: 'psql \\copy to /dev/null', run: () => psqlCopy() },
+  { name: CEIL, run: () => ceiling() },
   { name: 'smelt ingest (→ DuckDB bronze)', run: () => smeltIngest(dir) },
   ...(limitedDir ? [{ name: LIMITED, run: () => smeltIngest(limitedDir) }] : []),
   ...(BASE ? [{ name: BASE, run: () => smeltIngest(dir, join(args.baseline, 'bin/smelt.js')) }] : []),
@@ -170,20 +185,37 @@ if (!args['no-profile']) {
   stages = JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
+const medianOf = (name, key) => median(extras[name].map((e) => e[key]));
+const sec = (v) => (Number.isFinite(v) ? `${(v / 1000).toFixed(2)} s` : '—');
+const row = (label, name, withRss = true) => [label, ms(median(samples[name])), `${Math.round(rate(median(samples[name]))).toLocaleString()} rows/s`,
+  sec(medianOf(name, 'cpuMs')), sec(medianOf(name, 'serverCpuMs')), withRss ? `${Math.max(...extras[name].map((e) => e.rssMb)).toFixed(0)} MB` : '—'];
+const PSQL = 'psql \\copy to /dev/null';
+const SMELT = 'smelt ingest (→ DuckDB bronze)';
 const rows = [
-  ['psql `\\copy (select …) to /dev/null`', ms(psqlMs), `${Math.round(rate(psqlMs)).toLocaleString()} rows/s`, '—'],
-  ['smelt ingest → DuckDB bronze', ms(smeltMs), `${Math.round(rate(smeltMs)).toLocaleString()} rows/s`, `${rss.toFixed(0)} MB`],
-  ...(limitedDir ? [[`smelt ingest → DuckDB bronze, \`warehouse: { memoryLimit: '${memoryLimit}' }\``, ms(limitedMs), `${Math.round(rate(limitedMs)).toLocaleString()} rows/s`, `${limitedRss.toFixed(0)} MB`]] : []),
-  ...(BASE ? [[BASE, ms(median(samples[BASE])), `${Math.round(rate(median(samples[BASE]))).toLocaleString()} rows/s`, `${Math.max(...extras[BASE].map((e) => e.rssMb)).toFixed(0)} MB`]] : []),
+  row('psql `\\copy (select …) to /dev/null`', PSQL, false),
+  row('DuckDB `read_csv` of the same rows from a file (ceiling, no PostgreSQL)', CEIL),
+  row('smelt ingest → DuckDB bronze', SMELT),
+  ...(limitedDir ? [row(`smelt ingest → DuckDB bronze, \`warehouse: { memoryLimit: '${memoryLimit}' }\``, LIMITED)] : []),
+  ...(BASE ? [row(BASE, BASE)] : []),
 ];
+// The least wall time the machine's cores allow for a run's CPU (the process's and the server's together).
+const cores = availableParallelism();
+const floorMs = (name) => (medianOf(name, 'cpuMs') + medianOf(name, 'serverCpuMs')) / cores;
+const ceilMs = median(samples[CEIL]);
+// Any design where DuckDB parses PostgreSQL's text: DuckDB's own load plus the server's COPY, on these cores.
+const designFloorMs = (medianOf(CEIL, 'cpuMs') + medianOf(PSQL, 'serverCpuMs')) / cores;
 const md = [
   `### PostgreSQL → bronze (${today()})`,
   '',
-  `${ROWS.toLocaleString()} rows × 10 columns (int8, int4, numeric(12,2), float8, text, varchar, bool, timestamptz, date, uuid; table ${tableSize}), batch_size ${batchSize}, median of ${reps}.`,
+  `${ROWS.toLocaleString()} rows × 10 columns (int8, int4, numeric(12,2), float8, text, varchar, bool, timestamptz, date, uuid; table ${tableSize}), batch_size ${batchSize}, median of ${reps}, ${cores} cores.`,
   '',
-  mdTable(['', 'wall', 'rate', 'peak RSS'], rows),
+  mdTable(['', 'wall', 'rate', 'CPU (process)', 'CPU (PostgreSQL server)', 'peak RSS'], rows),
   '',
   `Rate ratio smelt / psql: **${ratioV.toFixed(2)}×** (goal ≥ 0.7×). Peak RSS: **${rss.toFixed(0)} MB** (goal < 500 MB).`,
+  '',
+  `Ceiling: DuckDB's own \`read_csv\` of the same rows, from a file on disk with PostgreSQL idle, reaches **${(psqlMs / ceilMs).toFixed(2)}×** psql's rate; smelt is ${(ceilMs / smeltMs).toFixed(2)}× its rate.`,
+  `CPU bound on ${cores} cores: smelt's run used ${sec(floorMs(SMELT) * cores)} of CPU with the server's, so it cannot take less than ${sec(floorMs(SMELT))} (${(psqlMs / floorMs(SMELT)).toFixed(2)}× psql). `
+    + `DuckDB's own load plus the server's COPY (psql's run) take ${sec(designFloorMs * cores)} of CPU: no design in which DuckDB parses PostgreSQL's text gets past **${(psqlMs / designFloorMs).toFixed(2)}×** psql on this machine.`,
   ...(BASE ? ['', `Baseline / psql in the same run: ${(psqlMs / median(samples[BASE])).toFixed(2)}×; smelt is ${(median(samples[BASE]) / smeltMs).toFixed(2)}× the baseline's rate.`] : []),
   ...(limitedDir ? ['', `With DuckDB's memory capped at ${memoryLimit}: ratio **${(rate(limitedMs) / rate(psqlMs)).toFixed(2)}×**, peak RSS **${limitedRss.toFixed(0)} MB**. Unlimited, DuckDB keeps the blocks it wrote cached up to its default limit (80% of RAM); the RSS above is that cache, not smelt's batches.`] : []),
 ];
@@ -200,11 +232,14 @@ report(args, {
   summary: [
     { figure: `PostgreSQL → bronze rate (${(ROWS / 1e6).toFixed(1)}M rows)`, smelt: `${Math.round(rate(smeltMs)).toLocaleString()} rows/s`, peer: `psql \\copy ${Math.round(rate(psqlMs)).toLocaleString()} rows/s`, ratio: `${ratioV.toFixed(2)}×`, goal: '≥ 0.7×', met: ratioV >= 0.7 },
     { figure: 'PostgreSQL → bronze peak RSS', smelt: `${rss.toFixed(0)} MB`, peer: '—', ratio: '—', goal: '< 500 MB', met: rss < 500 },
+    { figure: 'PostgreSQL → bronze ceiling: DuckDB read_csv from a file', smelt: `${Math.round(rate(ceilMs)).toLocaleString()} rows/s`, peer: `psql \\copy ${Math.round(rate(psqlMs)).toLocaleString()} rows/s`, ratio: `${(psqlMs / ceilMs).toFixed(2)}×`, goal: '—', met: undefined },
     ...(limitedDir ? [{ figure: `PostgreSQL → bronze peak RSS, DuckDB memoryLimit ${memoryLimit}`, smelt: `${limitedRss.toFixed(0)} MB (${(rate(limitedMs) / rate(psqlMs)).toFixed(2)}× psql)`, peer: '—', ratio: '—', goal: '< 500 MB', met: limitedRss < 500 }] : []),
   ],
-  psqlMs, smeltMs, rssMb: rss, ratio: ratioV, stages,
+  psqlMs, smeltMs, ceilingMs: ceilMs, rssMb: rss, ratio: ratioV, cpuBoundRatio: psqlMs / designFloorMs, stages,
 });
 
+rmSync(CSV, { force: true });
+rmSync(join(OUT, 'postgres-bronze-ceiling.duckdb'), { force: true });
 if (!args.keep) await withClient(SERVER, (c) => c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`));
 
 /**

@@ -75,6 +75,13 @@ export function timeRun(cmd, args, { cwd = REPO, env = CHILD_ENV, allowFail = fa
   return { wall, stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
+/** Parses /usr/bin/time -v output: peak RSS (MB) and CPU (user + sys, ms) of the timed process. */
+export function timeV(stderr) {
+  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN);
+  const cpu = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN);
+  return { rssMb: kb / 1024, cpuMs: cpu * 1000 };
+}
+
 /** `node bin/smelt.js <args>` */
 export const smelt = (args, opts) => timeRun(NODE, [BIN, ...args], opts);
 
@@ -172,18 +179,22 @@ export function report(args, result) {
 export const today = () => new Date().toISOString().slice(0, 10);
 
 /**
- * The read_json peer (run in a child process): DuckDB loads `source` (a path or glob) itself, on all
- * cores, into a fresh database file `db`, with `options` for read_json; returns the row count.
+ * A ceiling peer (run in a child process): DuckDB runs `CREATE TABLE t AS <select>` itself, on all
+ * cores, into a fresh database file `db` (closing it checkpoints); returns the row count.
  */
-export async function readJsonIntoFreshDb(db, source, options = '') {
+export async function loadIntoFreshDb(db, select) {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   rmSync(db, { force: true });
   rmSync(`${db}.wal`, { force: true });
   const inst = await DuckDBInstance.create(db);
   const c = await inst.connect();
-  await c.run(`CREATE TABLE t AS SELECT * FROM read_json('${source}'${options ? `, ${options}` : ''})`);
+  await c.run(`CREATE TABLE t AS ${select}`);
   const n = (await c.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0];
   c.closeSync();
   inst.closeSync();
   return n;
 }
+
+/** The read_json peer: DuckDB loads `source` (a path or glob) with `options` for read_json. */
+export const readJsonIntoFreshDb = (db, source, options = '') =>
+  loadIntoFreshDb(db, `SELECT * FROM read_json('${source}'${options ? `, ${options}` : ''})`);

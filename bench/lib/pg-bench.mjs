@@ -88,9 +88,4 @@ export function serverCpuReader() {
   }
 }
 
-/** Parses /usr/bin/time -v output: peak RSS (MB) and CPU (user + sys, ms) of the timed process. */
-export function timeV(stderr) {
-  const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN);
-  const cpu = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN);
-  return { rssMb: kb / 1024, cpuMs: cpu * 1000 };
-}
+export { timeV } from './common.mjs';
