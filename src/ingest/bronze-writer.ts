@@ -51,7 +51,8 @@ export class BronzeWriter {
     const declared = (stream.columns ?? []).map((c) => ({ name: normalizeName(c.name), type: c.type }));
     this.ctx = {
       source, stream, options, capabilities: wh.capabilities,
-      merge: options.disposition === 'merge' && !replace,
+      // Under a full refresh too: the reload is deduped on the key as every incremental run is.
+      merge: options.disposition === 'merge',
       primaryKey: (options.primary_key ?? stream.primaryKey ?? []).map(normalizeName),
       metaColumns: [
         { name: META_LOADED_AT, type: 'timestamptz' },
@@ -239,13 +240,15 @@ export class BronzeWriter {
   private async mergeRows(rows: PreparedBatch['rows'], columns: PreparedBatch['loadColumns'], tableOrder: readonly string[]): Promise<void> {
     const d = this.d;
     const pk = this.ctx.primaryKey;
+    // Into the load target: under a full refresh that is the side table, so the reload dedupes across its own batches.
+    const target = d.relation(this.loadTarget);
     const stage = { schema: this.table.schema, name: `${this.table.name}__smelt_stage` };
     await this.conn.execute(d.dropRelation(stage, 'table'));
     await this.conn.bulkLoad(stage, { columns, batches: [rows] });
-    const match = pk.map((k) => `smelt_new.${d.quoteIdent(k)} = ${d.relation(this.table)}.${d.quoteIdent(k)}`).join(' AND ');
-    await this.conn.execute(`DELETE FROM ${d.relation(this.table)} WHERE EXISTS (SELECT 1 FROM ${d.relation(stage)} AS smelt_new WHERE ${match})`);
+    const match = pk.map((k) => `smelt_new.${d.quoteIdent(k)} = ${target}.${d.quoteIdent(k)}`).join(' AND ');
+    await this.conn.execute(`DELETE FROM ${target} WHERE EXISTS (SELECT 1 FROM ${d.relation(stage)} AS smelt_new WHERE ${match})`);
     const list = tableOrder.map((c) => d.quoteIdent(c)).join(', ');
-    await this.conn.execute(`INSERT INTO ${d.relation(this.table)} (${list}) SELECT ${list} FROM ${d.relation(stage)}`);
+    await this.conn.execute(`INSERT INTO ${target} (${list}) SELECT ${list} FROM ${d.relation(stage)}`);
     await this.conn.execute(d.dropRelation(stage, 'table'));
   }
 

@@ -18,7 +18,7 @@ export interface PrepareContext {
   readonly stream: StreamInfo;
   readonly options: IngestOptions;
   readonly capabilities: WarehouseCapabilities;
-  /** Merge on the primary key (a merge stream, not being replaced). */
+  /** Merge on the primary key (a merge stream, also when a full refresh reloads it). */
   readonly merge: boolean;
   /** Under bronze names. */
   readonly primaryKey: readonly string[];

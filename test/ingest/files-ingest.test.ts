@@ -252,4 +252,22 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 0 rows/);
     expect(smelt(p.dir, ['state', 'show']).stdout).not.toContain('a.ndjson');
   });
+
+  it('--full-refresh of a merge stream reloads it deduped on the primary key', async () => {
+    const p = project(
+      { mrg: { type: 'files', disposition: 'merge', primary_key: ['id'], streams: { ev: { path: 'data/*.ndjson' } } } },
+      { 'data/a.ndjson': ndjson([{ id: 1, v: 'a1' }, { id: 2, v: 'a2' }, { id: 1, v: 'a1-later' }]) },
+    );
+    smelt(p.dir, ['ingest']);
+    p.write({ 'data/b.ndjson': ndjson([{ id: 2, v: 'b2' }, { id: 3, v: 'b3' }]) });
+    smelt(p.dir, ['ingest']);
+    const latest = [{ id: 1, v: 'a1-later' }, { id: 2, v: 'b2' }, { id: 3, v: 'b3' }];
+    const q = () => sql(p.dir, 'SELECT id, v FROM bronze.mrg_ev ORDER BY id');
+    expect(await q()).toEqual(latest);
+    // Within a batch and across the reload's batches (one per file: 2 + 2 rows written), the latest row of each key wins.
+    expect(smelt(p.dir, ['ingest', '--full-refresh']).stdout).toMatch(/OK ingest bronze\.mrg_ev 4 rows/);
+    expect(await q()).toEqual(latest);
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 0 rows/);
+    expect(await q()).toEqual(latest);
+  });
 });
