@@ -26,7 +26,7 @@ const snapshot = (state: unknown): unknown => (state === undefined ? undefined :
 export interface StreamRunOptions {
   readonly projectDir: string;
   readonly signal?: AbortSignal;
-  /** Ignore the stored state and rebuild the bronze table from everything the source has. */
+  /** Ignore the stored state and rebuild the bronze table from everything the source has (replayable sources only). */
   readonly fullRefresh?: boolean;
   /** Keep reading until aborted (continuous sources). */
   readonly follow?: boolean;
@@ -39,6 +39,8 @@ export interface StreamRunOutcome {
   readonly batches: number;
   readonly changes: SchemaChange[];
   readonly message: string;
+  /** A full refresh was asked for, and the source cannot re-read what it landed: bronze and state were kept. */
+  readonly refreshSkipped?: boolean;
 }
 
 export async function ingestStream(src: ResolvedSource, streamName: string, wh: Warehouse, conn: Connection, opts: StreamRunOptions): Promise<StreamRunOutcome> {
@@ -53,7 +55,10 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
         hint: didYouMean(streamName, streams.map((s) => s.name)) ?? `streams: ${streams.map((s) => s.name).join(', ')}`,
       });
     }
-    const replace = src.options.disposition === 'replace' || Boolean(opts.fullRefresh);
+    // A full refresh rebuilds bronze from a fresh read, which only a replayable source can give in
+    // full: a Kafka topic past its retention would leave bronze with less than it had (or nothing).
+    const refreshSkipped = Boolean(opts.fullRefresh) && !connector.capabilities.replayable && src.options.disposition !== 'replace';
+    const replace = src.options.disposition === 'replace' || (Boolean(opts.fullRefresh) && !refreshSkipped);
     const state = replace ? undefined : await readState(conn, wh.dialect, src.name, streamName);
     const table = streamTable(src, streamName);
     const writer = new BronzeWriter(wh, conn, src.name, stream, table, src.options, replace);
@@ -175,8 +180,9 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     const parts = [
       deadLetters ? `${deadLetters} dead letter${deadLetters === 1 ? '' : 's'} in smelt_state.dead_letters` : '',
       changes.length ? `${changes.length} schema change${changes.length === 1 ? '' : 's'}` : '',
+      refreshSkipped ? `not fully refreshed: a ${src.options.type} source cannot re-read all it landed, so its rows and position were kept and it read on from there` : '',
     ].filter(Boolean);
-    return { rows, deadLetters, batches, changes, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}` };
+    return { rows, deadLetters, batches, changes, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}`, ...(refreshSkipped ? { refreshSkipped } : {}) };
   } finally {
     await source.close();
   }

@@ -21,6 +21,12 @@ export interface SourceCapabilities {
   readonly externalCommit: boolean;
   /** Streams know their column types (database catalogs, Parquet). */
   readonly typedColumns: boolean;
+  /**
+   * A read with no stored state gives again everything the source gave before (files, database
+   * tables, the generator), so `--full-refresh` may rebuild bronze from it. Not where data ages out
+   * (Kafka's retention) or an API may serve only recent data: a full refresh leaves those alone.
+   */
+  readonly replayable: boolean;
 }
 
 export interface StreamColumn {

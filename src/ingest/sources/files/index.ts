@@ -6,7 +6,7 @@ import { FilesSource } from './files-source.js';
 export const filesConnector: SourceConnector<FilesConfig> = {
   type: 'files',
   displayName: 'Files',
-  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: false },
+  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: false, replayable: true },
   parseConfig: parseFilesConfig,
   declaredStreams: (c) => Object.keys(c.streams),
   create: async (c, ctx) => new FilesSource(c, ctx),

@@ -10,7 +10,7 @@ import { GeneratorSource } from './generator-source.js';
 export const generatorConnector: SourceConnector<GeneratorConfig> = {
   type: 'generator',
   displayName: 'Generator (simulated subscription business)',
-  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: true },
+  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: true, replayable: true },
   parseConfig: parseGeneratorConfig,
   declaredStreams: () => [...GENERATOR_STREAMS],
   create: async (c, ctx) => new GeneratorSource(c, ctx),

@@ -6,7 +6,7 @@ import { HttpSource } from './http-source.js';
 export const httpConnector: SourceConnector<HttpConfig> = {
   type: 'http',
   displayName: 'HTTP JSON API',
-  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: false },
+  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: false, replayable: false },
   parseConfig: parseHttpConfig,
   declaredStreams: (c) => Object.keys(c.streams),
   create: async (c, ctx) => new HttpSource(c, ctx),

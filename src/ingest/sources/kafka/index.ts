@@ -6,7 +6,7 @@ import { KafkaSource } from './kafka-source.js';
 export const kafkaConnector: SourceConnector<KafkaConfig> = {
   type: 'kafka',
   displayName: 'Kafka',
-  capabilities: { incremental: true, continuous: true, externalCommit: true, typedColumns: false },
+  capabilities: { incremental: true, continuous: true, externalCommit: true, typedColumns: false, replayable: false },
   parseConfig: parseKafkaConfig,
   declaredStreams: (c) => c.topics.map(streamNameOf),
   create: async (c, ctx) => new KafkaSource(c, ctx),

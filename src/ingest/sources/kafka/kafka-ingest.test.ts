@@ -76,6 +76,15 @@ describe('kafka through smelt ingest', () => {
     const committed = await groupOffsets(broker.bootstrap, 'smelt-ev', 'shop.orders');
     expect(committed).toEqual(Object.fromEntries(Object.entries(stored.partitions).map(([p, o]) => [Number(p), o])));
   });
+
+  it('--full-refresh keeps a topic\'s bronze rows and position: Kafka cannot re-read all it landed', async () => {
+    await prod.produce('shop.orders', [{ value: JSON.stringify({ id: 5000, amount: 2 }) }]);
+    const r = ingest(project.dir, '--full-refresh');
+    expect(r.stdout).toMatch(/WARN ingest bronze\.ev_shop_orders \(not fully refreshed: a kafka source cannot re-read all it landed, so its rows and position were kept and it read on from there\) 1 row\b/);
+    const counts = query<{ n: number; d: number }>(project.dir, "select count(*) as n, count(distinct _smelt_partition || ':' || _smelt_offset) as d from bronze.ev_shop_orders");
+    expect(counts[0]).toEqual({ n: 301, d: 301 });
+    expect(query<{ n: number }>(project.dir, 'select count(*) as n from bronze.ev_clicks')[0]!.n).toBe(50);
+  });
 });
 
 // ---------------------------------------------------------------- commit order

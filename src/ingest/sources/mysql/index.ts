@@ -10,7 +10,7 @@ import { parseMysqlConfig, type MysqlConfig } from './config.js';
 export const mysqlConnector: SourceConnector<MysqlConfig> = {
   type: 'mysql',
   displayName: 'MySQL / MariaDB',
-  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: true },
+  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: true, replayable: true },
   parseConfig: parseMysqlConfig,
   declaredStreams: (c) => c.tables.map((t) => toSpec(t).name),
   // The driver loads only when a project reads from MySQL.

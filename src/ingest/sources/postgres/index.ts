@@ -10,7 +10,7 @@ import { parsePostgresConfig, type PostgresConfig } from './config.js';
 export const postgresConnector: SourceConnector<PostgresConfig> = {
   type: 'postgres',
   displayName: 'PostgreSQL',
-  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: true },
+  capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: true, replayable: true },
   parseConfig: parsePostgresConfig,
   declaredStreams: (c) => c.tables.map((t) => toSpec(t).name),
   // The driver loads only when a project reads from PostgreSQL.
