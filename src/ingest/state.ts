@@ -72,12 +72,19 @@ export async function loadedStreams(wh: Warehouse): Promise<Set<string>> {
   return new Set(r.rows.map((x) => `${String(x.source)}.${String(x.stream)}`));
 }
 
+/**
+ * A dead letter's text with each NUL written as the six characters `\u0000`: PostgreSQL's text
+ * cannot hold NUL, and a payload that failed its insert would fail the batch on every rerun.
+ * Written so on every warehouse, so a payload reads the same wherever it was kept.
+ */
+export const withoutNul = (text: string): string => (text.includes('\0') ? text.replace(/\0/g, '\\u0000') : text);
+
 /** Appends a batch's dead letters (inside the batch's transaction). */
 export async function writeDeadLetters(conn: Connection, source: string, stream: string, batchId: string, letters: readonly DeadLetter[], at: string): Promise<void> {
   if (!letters.length) return;
   await conn.bulkLoad(DEAD_LETTERS, {
     columns: ['source', 'stream', 'batch_id', 'position', 'error', 'payload', 'created_at'].map((name) => ({ name, type: name === 'created_at' ? 'timestamptz' : 'varchar' })),
-    batches: [letters.map((x) => [source, stream, batchId, JSON.stringify(x.position), x.error, x.payload, at])],
+    batches: [letters.map((x) => [source, stream, batchId, JSON.stringify(x.position), withoutNul(x.error), withoutNul(x.payload), at])],
   });
 }
 

@@ -120,6 +120,7 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
           '{"id": 8, "huge": 1e200000}', // JSON.parse takes it (as Infinity), jsonb's numeric overflows: COPY names the line
           '{"id": 9}',
           '{"id": 10, "lone": "\\ud800"}', // JSON.parse takes a lone surrogate, no warehouse's JSON does: normalize sets it aside
+          '{"id": 11, "raw": "a\u0000b"}', // a NUL byte in the file: malformed JSON, and its payload must still fit PostgreSQL's text
         ].join('\n') + '\n',
         // 101 records jsonb refuses in one batch: not a few bad records but a mismatch, so the batch fails.
         'many/m.ndjson': Array.from({ length: 101 }, (_, i) => `{"id": ${i}, "huge": 1e200000}`).join('\n') + '\n{"id": 101}\n',
@@ -135,7 +136,7 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
   it('lands every good record as jsonb and dead-letters the rest with their lines and reasons', async () => {
     const r = runCli(['ingest', 'app', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
     expect(r.code, explain(r)).toBe(0);
-    expect(r.stdout).toMatch(/WARN ingest bronze\.app_ev \(5 dead letters in smelt_state\.dead_letters\) 5 rows/);
+    expect(r.stdout).toMatch(/WARN ingest bronze\.app_ev \(6 dead letters in smelt_state\.dead_letters\) 5 rows/);
     const rows = await db.query(`SELECT (payload->>'id')::int AS id, payload::text AS payload, pg_typeof(payload)::text AS t, _smelt_line::int AS line FROM bronze.app_ev ORDER BY 1`);
     expect(rows).toEqual([
       // 1e400 is exact in jsonb's numeric (JSON.parse would have made it Infinity, then null).
@@ -146,13 +147,15 @@ describe.runIf(available)('raw landing on PostgreSQL with records jsonb refuses'
       { id: 9, payload: '{"id": 9}', t: 'jsonb', line: 9 },
     ]);
     const dead = await db.query(`SELECT (position::jsonb->>'line')::int AS line, error, payload FROM smelt_state.dead_letters ORDER BY 1`);
-    expect(dead.map((d) => d.line)).toEqual([2, 3, 6, 8, 10]);
+    expect(dead.map((d) => d.line)).toEqual([2, 3, 6, 8, 10, 11]);
     expect(dead[0].error).toMatch(/^malformed JSON/);
     expect(dead[1].error).toMatch(/NUL character/);
     expect(dead[2].error).toMatch(/^malformed JSON/);
     expect(dead[3].error).toMatch(/^the warehouse refused this record: PostgreSQL: value overflows numeric format.*SQLSTATE 22003/);
     expect(JSON.parse(dead[3].payload)).toEqual({ payload: '{"id": 8, "huge": 1e200000}' });
     expect(dead[4].error).toMatch(/^unpaired surrogate escape \\ud800 in a JSON string/);
+    expect(dead[5].error).toMatch(/^malformed JSON/);
+    expect(dead[5].payload).toBe('{"id": 11, "raw": "a\\u0000b"}');
     const again = runCli(['ingest', 'app', '--project-dir', p.dir], { env: { SMELT_TEST_DATABASE_URL: db.url } });
     expect(again.code, explain(again)).toBe(0);
     expect((await db.query(`SELECT count(*)::int AS n FROM bronze.app_ev`))[0].n).toBe(5);
