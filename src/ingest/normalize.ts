@@ -126,7 +126,7 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
       const at = index.get(key);
       if (at !== undefined) {
         const t = columns[at]!.type;
-        if (fits(v, t)) { row[at] = toLoadValue(v, t); continue; }
+        if (fits(v, t, declared.has(key))) { row[at] = toLoadValue(v, t); continue; }
         const got = inferValueType(v);
         if (options.schema_contract !== 'evolve') { error = `column '${key}' is ${t}; got ${JSON.stringify(v)?.slice(0, 80)} (${got})`; break; }
         const variant = `${key}__${got}`;
@@ -149,7 +149,7 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
       if (existing >= 0) {
         // Two fields of this record map to one new column (`A` and `a`): a value of another type needs a variant, as above.
         const et = pendingColumns[existing]!.type;
-        if (fits(v, et)) { values.push([-(existing + 1), toLoadValue(v, et)]); continue; }
+        if (fits(v, et, declared.has(key))) { values.push([-(existing + 1), toLoadValue(v, et)]); continue; }
         const got = inferValueType(v);
         if (options.schema_contract !== 'evolve') { error = `fields mapping to column '${key}' have different types (${et}, ${got})`; break; }
         const variant = `${key}__${got}`;

@@ -17,8 +17,14 @@ export function inferValueType(v: unknown): LogicalType {
 
 const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
-/** Does `v` fit a column of type `t` without a lossy or surprising conversion? */
-export function fits(v: unknown, t: LogicalType): boolean {
+/**
+ * Does `v` fit a column of type `t` without a lossy or surprising conversion? `declared`: the source
+ * declares the column's type, and text is then its wire form (PostgreSQL's int8 and numeric, dates).
+ * A column inferred from JSON takes no text for a number: `"01234"` would land as 1234, so such a
+ * value goes to a variant column (or a dead letter) and the change is recorded.
+ */
+export function fits(v: unknown, t: LogicalType, declared = true): boolean {
+  if (!declared && typeof v === 'string' && t !== 'varchar' && t !== 'json') return false;
   switch (t) {
     case 'boolean': return typeof v === 'boolean';
     case 'integer': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647) || (typeof v === 'bigint' && v <= 2147483647n && v >= -2147483648n);

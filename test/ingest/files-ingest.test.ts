@@ -177,6 +177,19 @@ describe('files → bronze through `smelt ingest`', () => {
     ]);
   });
 
+  it('schema contract evolve: text that looks like a number is not coerced into a number column inferred from JSON', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }), { 'data/1.ndjson': ndjson([{ id: 1, zip: 1234, price: 1.5 }]) });
+    smelt(p.dir, ['ingest']);
+    p.write({ 'data/2.ndjson': ndjson([{ id: '2', zip: '01234', price: '1e3' }]) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ingest bronze\.shop_ev \(3 schema changes\) 1 row\b/);
+    // The text lands as written, beside the number columns (a leading zero and an exponent kept).
+    expect(await sql(p.dir, 'SELECT id, id__varchar AS i, zip, zip__varchar AS z, price, price__varchar AS pr FROM bronze.shop_ev ORDER BY _smelt_file')).toEqual([
+      { id: 1, i: null, zip: 1234, z: null, price: 1.5, pr: null },
+      { id: null, i: '2', zip: null, z: '01234', price: null, pr: '1e3' },
+    ]);
+    expect(await col(p.dir, 'SELECT column_name FROM smelt_state.schema_changes ORDER BY 1')).toEqual(['id__varchar', 'price__varchar', 'zip__varchar']);
+  });
+
   it('schema contract freeze: records that change the schema become dead letters with the reason', async () => {
     const p = project(files({ ev: { path: 'data/*.ndjson' } }, { schema_contract: 'freeze' }), { 'data/1.ndjson': ndjson([{ id: 1, amount: 10 }]) });
     smelt(p.dir, ['ingest']); // the first load defines the frozen schema
