@@ -52,7 +52,7 @@ export class BronzeWriter {
     this.ctx = {
       source, stream, options, capabilities: wh.capabilities,
       // Under a full refresh too: the reload is deduped on the key as every incremental run is.
-      merge: options.disposition === 'merge',
+      merge: options.disposition === 'merge' || stream.mergeOnKey === true,
       primaryKey: (options.primary_key ?? stream.primaryKey ?? []).map(normalizeName),
       metaColumns: [
         { name: META_LOADED_AT, type: 'timestamptz' },

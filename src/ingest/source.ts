@@ -50,6 +50,11 @@ export interface StreamInfo {
   /** Columns, when the source knows them (databases, Parquet). Otherwise inferred from records. */
   readonly columns?: readonly StreamColumn[];
   readonly primaryKey?: readonly string[];
+  /**
+   * The stream's reads repeat rows by design (a database stream in mode 'dedup', or with a lookback):
+   * bronze merges it on `primaryKey` whatever the disposition, so a row read twice is kept once.
+   */
+  readonly mergeOnKey?: boolean;
   /** Names and types of the position fields each record carries (e.g. partition + offset). */
   readonly positionFields: readonly StreamColumn[];
 }

@@ -54,6 +54,14 @@ export default defineConfig({
     pgappend: { type: 'postgres', url: env('PG_URL'), tables: ['full_t', { name: 'ties', cursor: 'updated_at' }] },
     pgreplace: { type: 'postgres', url: env('PG_URL'), disposition: 'replace', tables: ['full_t'] },
     pgodd: { type: 'postgres', url: env('PG_URL'), tables: ['odd', 'big'] },
+    // The default disposition (append): mode 'dedup' and a lookback merge on the key all the same.
+    pgdedup: {
+      type: 'postgres', url: env('PG_URL'), batch_size: 30,
+      tables: [
+        { name: 'customers', table: 'public.customers', mode: 'dedup', cursor: 'updated_at' },
+        { name: 'looked', table: 'public.customers', cursor: 'updated_at', lookback: '1 minute' },
+      ],
+    },
   },
 });
 `,
@@ -130,6 +138,8 @@ export default defineConfig({
     expect(before).toBe(50);
     const source = (await q(`SELECT id, name FROM customers ORDER BY id`)).rows;
     expect(query(`select id, name from bronze.pg_customers order by id`)).toEqual(source);
+    expect(query(`select id, name from bronze.pgdedup_customers order by id`)).toEqual(source);
+    expect(query(`select id, name from bronze.pgdedup_looked order by id`)).toEqual(source); // every row was in the window: read twice, kept once
     const even = (await q(`SELECT id, upper(name) AS name_upper FROM customers WHERE id % 2 = 0 ORDER BY id`)).rows;
     expect(query(`select id, name_upper from bronze.pg_even order by id`)).toEqual(even);
     const full = (await q(`SELECT id, v FROM full_t ORDER BY id`)).rows;

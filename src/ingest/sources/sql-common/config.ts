@@ -10,10 +10,10 @@
  * - `incremental`: reads rows whose cursor column is past the stored state,
  *   in (cursor, primary key) order; `lookback` re-reads a window before the
  *   state to catch rows that committed late. Needs a primary key (from the
- *   catalog or `primary_key`), which the stream reports so that
- *   `disposition: 'merge'` removes the rows read twice.
- * - `dedup`: the same reads, for mutable tables (cursor = `updated_at`): with
- *   `disposition: 'merge'` the latest version of each key wins.
+ *   catalog or `primary_key`). With a lookback the stream asks bronze to merge
+ *   on that key (`StreamInfo.mergeOnKey`), so the rows read twice are kept once.
+ * - `dedup`: the same reads, for mutable tables (cursor = `updated_at`), always
+ *   merged on the key: the latest version of each key wins, whatever the disposition.
  */
 import { z } from 'zod';
 import { parseWith } from '../../../config/validate.js';

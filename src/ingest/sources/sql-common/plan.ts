@@ -97,6 +97,7 @@ export function resolveStream(
     name: spec.name,
     columns: columns.map((c) => ({ name: c.name, type: c.type, sourceType: c.sourceType, ...(c.digits ? { digits: c.digits } : {}) })),
     primaryKey: key.length ? key : undefined,
+    ...(spec.mode === 'dedup' || (spec.mode !== 'full' && spec.lookback !== undefined && spec.lookback !== 0) ? { mergeOnKey: true } : {}),
     positionFields: spec.mode === 'full' ? FULL_POSITION : CURSOR_POSITION,
   };
   return { spec, info, columns, from, cursor, tieBreak };
