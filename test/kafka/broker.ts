@@ -19,16 +19,19 @@ const { Kafka, logLevel, Partitioners } = kafkajs;
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const MOCK_BROKER = join(HERE, 'bin/mock-broker');
+const PRODUCE = join(HERE, 'bin/produce');
 
 export interface Broker {
   readonly bootstrap: string;
   stop(): Promise<void>;
 }
 
-/** Builds the binary if it is missing (normally `.ci/run` already did). */
+const stale = (bin: string, source: string) => !existsSync(bin) || statSync(join(HERE, source)).mtimeMs > statSync(bin).mtimeMs;
+
+/** Builds the binaries if they are missing (normally `.ci/run` already did). */
 export function ensureMockBroker(): string {
-  // Built when missing, and again when its source changed (a checkout that predates an option).
-  if (!existsSync(MOCK_BROKER) || statSync(join(HERE, 'mock-broker.c')).mtimeMs > statSync(MOCK_BROKER).mtimeMs) {
+  // Built when missing, and again when a source changed (a checkout that predates an option).
+  if (stale(MOCK_BROKER, 'mock-broker.c') || stale(PRODUCE, 'produce.c')) {
     const r = spawnSync('bash', [join(HERE, 'build.sh')], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`test/kafka/build.sh failed:\n${r.stdout}\n${r.stderr}`);
   }
@@ -92,6 +95,16 @@ export async function producer(bootstrap: string): Promise<Producer & { produce(
       for (let i = 0; i < messages.length; i += 5_000) await p.send({ topic, messages: messages.slice(i, i + 5_000) });
     },
   });
+}
+
+/**
+ * Produces each value with librdkafka's own producer (test/kafka/bin/produce), in batches compressed
+ * with `codec`, as real clients write them (KafkaJS writes only gzip). Keyless, spread over partitions.
+ */
+export function produceCompressed(bootstrap: string, topic: string, codec: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd', values: readonly string[]): void {
+  ensureMockBroker();
+  const r = spawnSync(PRODUCE, [bootstrap, topic, codec], { input: `${values.join('\n')}\n`, encoding: 'utf8' });
+  if (r.status !== 0 || Number(r.stdout.trim()) !== values.length) throw new Error(`produce ${codec} failed (${r.status}): ${r.stdout}${r.stderr}`);
 }
 
 /** An admin client for assertions (watermarks, group offsets). */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds test/kafka/bin/mock-broker: a Kafka-protocol test broker, librdkafka's
-# mock cluster (rdkafka_mock.h, shipped in Debian's librdkafka-dev). Idempotent:
+# mock cluster (rdkafka_mock.h, shipped in Debian's librdkafka-dev), and
+# test/kafka/bin/produce, librdkafka's own producer (compressed batches). Idempotent:
 # installs the headers only when they are missing, rebuilds only when the source
 # is newer than the binary.
 set -euo pipefail
@@ -22,5 +23,10 @@ if [ ! -x bin/mock-broker ] || [ mock-broker.c -nt bin/mock-broker ]; then
   # shellcheck disable=SC2046
   cc -O2 -Wall -o bin/mock-broker.tmp mock-broker.c $(pkg-config --cflags --libs rdkafka)
   mv bin/mock-broker.tmp bin/mock-broker
+fi
+if [ ! -x bin/produce ] || [ produce.c -nt bin/produce ]; then
+  # shellcheck disable=SC2046
+  cc -O2 -Wall -o bin/produce.tmp produce.c $(pkg-config --cflags --libs rdkafka)
+  mv bin/produce.tmp bin/produce
 fi
 echo "mock-broker: $(pwd)/bin/mock-broker"

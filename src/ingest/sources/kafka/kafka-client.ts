@@ -27,10 +27,13 @@
 import kafkajs from 'kafkajs';
 import type { KafkaConfig as KafkaJsConfig, SASLOptions } from 'kafkajs';
 import { redact } from '../../../core/redact.js';
+import { registerCodecs } from './codecs.js';
 import { decodeFetchResponse, type DecodedFetch, type DecodedMessage } from './fetch-response.js';
 import { fromKjs, internals, type KjsError, type KjsFetchArgs } from './kafkajs-internals.js';
 
 const { Kafka, logLevel } = kafkajs;
+// snappy, LZ4 and zstd batches, which KafkaJS alone cannot read.
+registerCodecs(kafkajs);
 
 export interface KafkaClientOptions {
   readonly brokers: readonly string[];

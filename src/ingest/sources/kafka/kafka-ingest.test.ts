@@ -1,6 +1,6 @@
 /** The Kafka source through `smelt ingest`: bronze rows, restarts, and group offsets committed after the warehouse. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupOffsets, producer, startBroker, type Broker } from '../../../../test/kafka/broker.js';
+import { groupOffsets, produceCompressed, producer, startBroker, type Broker } from '../../../../test/kafka/broker.js';
 import { ingest, projectConfig, query } from '../../../../test/helpers/kafka-source.js';
 import { makeProject, type TempProject } from '../../../../test/helpers/project.js';
 import { openWarehouse } from '../../../storage/registry.js';
@@ -84,6 +84,35 @@ describe('kafka through smelt ingest', () => {
     const counts = query<{ n: number; d: number }>(project.dir, "select count(*) as n, count(distinct _smelt_partition || ':' || _smelt_offset) as d from bronze.ev_shop_orders");
     expect(counts[0]).toEqual({ n: 301, d: 301 });
     expect(query<{ n: number }>(project.dir, 'select count(*) as n from bronze.ev_clicks')[0]!.n).toBe(50);
+  });
+});
+
+// ---------------------------------------------------------------- compression
+
+describe('kafka topics compressed by the producer', () => {
+  const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+  let broker: Broker;
+  let project: TempProject;
+  beforeAll(async () => {
+    broker = await startBroker({ topics: Object.fromEntries(CODECS.map((c) => [`z.${c}`, 2])) });
+    project = makeProject({ 'smelt.config.ts': projectConfig({ brokers: [broker.bootstrap], topics: CODECS.map((c) => `z.${c}`) }) }, 'smelt-kafka-z-');
+  });
+  afterAll(async () => {
+    project?.remove();
+    await broker?.stop();
+  });
+
+  it('reads batches written with none, gzip, snappy, lz4 and zstd (librdkafka\'s producer), every record once', () => {
+    // Repetitive values, so that each batch compresses to a fraction and holds many records.
+    const values = (c: string) => Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: i + 1, codec: c, note: `order ${i % 17} of customer ${i % 101}` }));
+    for (const c of CODECS) produceCompressed(broker.bootstrap, `z.${c}`, c, values(c));
+    ingest(project.dir);
+    for (const c of CODECS) {
+      const [r] = query<{ n: number; d: number; lo: number; hi: number; codecs: number }>(project.dir,
+        `select count(*) as n, count(distinct id) as d, min(id) as lo, max(id) as hi, count(distinct codec) as codecs from bronze.ev_z_${c} where codec = '${c}'`);
+      expect(r, c).toEqual({ n: 3000, d: 3000, lo: 1, hi: 3000, codecs: 1 });
+    }
+    expect(query<{ n: number }>(project.dir, "select count(*) as n from smelt_state.dead_letters where source = 'ev'")[0]!.n).toBe(0);
   });
 });
 
