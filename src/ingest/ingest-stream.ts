@@ -30,6 +30,11 @@ export interface StreamRunOptions {
   readonly fullRefresh?: boolean;
   /** Keep reading until aborted (continuous sources). */
   readonly follow?: boolean;
+  /**
+   * With `follow`: ends the stream cleanly (Ctrl-C). What was committed stays and the step
+   * succeeds; a batch read but not yet loaded is read again next time. `signal` still cancels.
+   */
+  readonly stop?: AbortSignal;
   readonly onBatch?: (b: { rows: number; deadLetters: number; changes: readonly SchemaChange[] }) => void;
 }
 
@@ -80,7 +85,9 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
       ? { dir: dir!, rows: fileRows(Math.max(src.options.batch_size, FILE_BATCH_ROWS), wh.capabilities.rowGroupRows) }
       : undefined;
     const jsonLines = acceptsLines ? { dir: dir!, rows: linesRows(LINES_BATCH_ROWS, wh.capabilities.rowGroupRows) } : undefined;
-    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: opts.signal, follow: opts.follow, files, jsonLines })[Symbol.asyncIterator]();
+    const stopped = () => Boolean(opts.follow && opts.stop?.aborted && !opts.signal?.aborted);
+    const readSignal = opts.follow && opts.stop ? (opts.signal ? AbortSignal.any([opts.signal, opts.stop]) : opts.stop) : opts.signal;
+    const it = source.read(stream, { state, batchSize: src.options.batch_size, signal: readSignal, follow: opts.follow, files, jsonLines })[Symbol.asyncIterator]();
     const ahead = (): Promise<PreparedBatch | undefined> => {
       const p = it.next().then((r) => {
         if (r.done) return undefined;
@@ -141,7 +148,13 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     let done = false;
     try {
       for (;;) {
-        const prepared = await next;
+        let prepared: PreparedBatch | undefined;
+        try {
+          prepared = await next;
+        } catch (e) {
+          // Stopped while following: the read ends here, every batch before it is committed.
+          if (!stopped()) throw e;
+        }
         if (!prepared) {
           done = true;
           break;
@@ -180,6 +193,7 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     const parts = [
       deadLetters ? `${deadLetters} dead letter${deadLetters === 1 ? '' : 's'} in smelt_state.dead_letters` : '',
       changes.length ? `${changes.length} schema change${changes.length === 1 ? '' : 's'}` : '',
+      stopped() ? 'stopped by Ctrl-C' : '',
       refreshSkipped ? `not fully refreshed: a ${src.options.type} source cannot re-read all it landed, so its rows and position were kept and it read on from there` : '',
     ].filter(Boolean);
     return { rows, deadLetters, batches, changes, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}`, ...(refreshSkipped ? { refreshSkipped } : {}) };

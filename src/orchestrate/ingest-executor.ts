@@ -6,14 +6,14 @@ import { ensureStateTables } from '../ingest/state.js';
 import type { Manifest } from '../transform/manifest.js';
 import type { StepExecutor } from '../transform/run/runner.js';
 
-export function ingestExecutor(m: Manifest, sources: readonly ResolvedSource[], wh: Warehouse, opts: { projectDir: string; fullRefresh: boolean; follow?: boolean }): StepExecutor {
+export function ingestExecutor(m: Manifest, sources: readonly ResolvedSource[], wh: Warehouse, opts: { projectDir: string; fullRefresh: boolean; follow?: boolean; stop?: AbortSignal }): StepExecutor {
   return {
     setup: (conn: Connection) => ensureStateTables(conn, wh.dialect),
     async run(step, conn, signal) {
       const node = m.nodes[step.id];
       if (!node || node.kind !== 'source' || !node.ingest) throw new Error(`${step.id} is not an ingestion stream`);
       const src = sources.find((s) => s.name === node.ingest!.source)!;
-      const out = await ingestStream(src, node.ingest.stream, wh, conn, { projectDir: opts.projectDir, signal, fullRefresh: opts.fullRefresh, follow: opts.follow });
+      const out = await ingestStream(src, node.ingest.stream, wh, conn, { projectDir: opts.projectDir, signal, fullRefresh: opts.fullRefresh, follow: opts.follow, stop: opts.stop });
       return {
         status: out.deadLetters > 0 || out.refreshSkipped ? 'warn' : 'success',
         message: out.message,

@@ -45,7 +45,10 @@ export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<st
   }
   const plan = planRun(manifest, { command, select, exclude: opts.exclude, kinds: KINDS[command]!, fullRefresh: opts.fullRefresh, ingestOnly });
   const reporter = ctx.reporter();
-  const threads = opts.threads ?? cfg.target.threads;
+  // Following holds a thread per stream for as long as it reads: give every ingest step one, or the
+  // streams past the thread count would never start.
+  const ingestSteps = plan.steps.filter((s) => s.kind === 'ingest').length;
+  const threads = Math.max(opts.threads ?? cfg.target.threads, opts.follow ? ingestSteps : 0);
   if (plan.steps.length === 0) {
     reporter.info('Nothing to do: the selection matched no runnable nodes.');
     return 0;
@@ -53,11 +56,19 @@ export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<st
   if (ingestOnly?.size) reporter.info(`First build: loading ${ingestOnly.size} source stream${ingestOnly.size === 1 ? '' : 's'} that were never ingested (\`smelt run\` ingests every time)`);
   reporter.info(`Running ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'} on target ${cfg.target.name} (${cfg.target.warehouse.type}) with ${threads} thread${threads === 1 ? '' : 's'}`);
   const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
+  // With --follow the first Ctrl-C stops the streams cleanly (what was committed stays, steps end OK)
+  // and a second one cancels; without it, Ctrl-C cancels.
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (opts.follow && !stop.signal.aborted) {
+      reporter.info('Stopping the followed streams after the batches in flight (Ctrl-C again to cancel)');
+      stop.abort();
+    } else ac.abort();
+  };
+  process.on('SIGINT', onSigint);
   try {
     const executors = project.sources.length
-      ? { ingest: ingestExecutor(manifest, project.sources, wh, { projectDir: ctx.projectDir, fullRefresh: Boolean(opts.fullRefresh), follow: Boolean(opts.follow) }) }
+      ? { ingest: ingestExecutor(manifest, project.sources, wh, { projectDir: ctx.projectDir, fullRefresh: Boolean(opts.fullRefresh), follow: Boolean(opts.follow), stop: stop.signal }) }
       : undefined;
     const results = await runPlan(plan, manifest, wh, { threads, signal: ac.signal, executors, onEvent: (e) => reporter.event(e) });
     writeRunResults(ctx.projectDir, results);

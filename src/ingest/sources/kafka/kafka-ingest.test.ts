@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupOffsets, produceCompressed, producer, startBroker, type Broker } from '../../../../test/kafka/broker.js';
 import { ingest, projectConfig, query } from '../../../../test/helpers/kafka-source.js';
-import { makeProject, type TempProject } from '../../../../test/helpers/project.js';
+import { makeProject, spawnCli, type TempProject } from '../../../../test/helpers/project.js';
 import { openWarehouse } from '../../../storage/registry.js';
 import { withConnection } from '../../../storage/warehouse.js';
 import { resolveSources } from '../../declarations.js';
@@ -113,6 +113,58 @@ describe('kafka topics compressed by the producer', () => {
       expect(r, c).toEqual({ n: 3000, d: 3000, lo: 1, hi: 3000, codecs: 1 });
     }
     expect(query<{ n: number }>(project.dir, "select count(*) as n from smelt_state.dead_letters where source = 'ev'")[0]!.n).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------- continuous mode
+
+describe('smelt ingest --follow', () => {
+  // More topics than the default 4 threads: each followed stream holds a thread while it reads.
+  const TOPICS = ['f1', 'f2', 'f3', 'f4', 'f5', 'f6'];
+  let broker: Broker;
+  let prod: Producer;
+  let project: TempProject;
+  let child: ReturnType<typeof spawnCli> | undefined;
+  beforeAll(async () => {
+    broker = await startBroker({ topics: Object.fromEntries(TOPICS.map((t) => [t, 2])) });
+    prod = await producer(broker.bootstrap);
+    project = makeProject({ 'smelt.config.ts': projectConfig({ brokers: [broker.bootstrap], topics: TOPICS }) }, 'smelt-kafka-follow-');
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL'); // a failed run must not outlive the test
+    project?.remove();
+    await prod?.disconnect();
+    await broker?.stop();
+  });
+
+  /** Waits until smelt has committed `n` messages of every topic (its group offsets follow the warehouse commits). */
+  const committedAll = async (n: number) => {
+    for (;;) {
+      const sums = await Promise.all(TOPICS.map(async (t) => Object.values(await groupOffsets(broker.bootstrap, 'smelt-ev', t)).reduce((a, o) => a + Number(o), 0)));
+      if (sums.every((s) => s >= n)) return sums;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const produceAll = (from: number, to: number) =>
+    Promise.all(TOPICS.map((t) => prod.produce(t, Array.from({ length: to - from + 1 }, (_, i) => ({ value: JSON.stringify({ id: from + i, topic: t }) })))));
+
+  it('reads every stream, keeps reading what arrives, and stops cleanly on Ctrl-C with all of it committed', async () => {
+    await produceAll(1, 100);
+    const c = spawnCli(['ingest', '--follow'], { cwd: project.dir });
+    child = c;
+    let out = '';
+    c.stdout.on('data', (d) => (out += String(d)));
+    c.stderr.on('data', (d) => (out += String(d)));
+    const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
+    expect(await committedAll(100)).toEqual(TOPICS.map(() => 100));
+    await produceAll(101, 150); // arrives while it follows
+    expect(await committedAll(150)).toEqual(TOPICS.map(() => 150));
+    c.kill('SIGINT');
+    expect(await exited, out).toBe(0);
+    for (const t of TOPICS) expect(out).toMatch(new RegExp(`OK ingest bronze\\.ev_${t} \\(stopped by Ctrl-C\\) 150 rows`));
+    for (const t of TOPICS) {
+      expect(query<{ n: number; d: number }>(project.dir, `select count(*) as n, count(distinct id) as d from bronze.ev_${t}`)[0]).toEqual({ n: 150, d: 150 });
+    }
   });
 });
 
