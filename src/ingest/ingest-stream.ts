@@ -46,6 +46,8 @@ export interface StreamRunOutcome {
   readonly message: string;
   /** A full refresh was asked for, and the source cannot re-read what it landed: bronze and state were kept. */
   readonly refreshSkipped?: boolean;
+  /** Nothing has ever landed: the bronze table does not exist, so models reading it fail. */
+  readonly notLanded?: boolean;
 }
 
 export async function ingestStream(src: ResolvedSource, streamName: string, wh: Warehouse, conn: Connection, opts: StreamRunOptions): Promise<StreamRunOutcome> {
@@ -190,13 +192,21 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
       await writer.finish(lastState, batchId);
       await source.commit?.(stream, lastState, { signal: opts.signal });
     }
+    // A stream that has never landed anything (a glob with a typo, an empty topic) leaves no table:
+    // say so, and why where the source can tell, rather than let the models that read it fail later.
+    let notLanded: string | undefined;
+    if (batches === 0 && !(await wh.describe(table))) {
+      const c = await source.check({ signal: opts.signal, stream: streamName }).catch(() => undefined);
+      notLanded = `nothing landed yet, so ${table.schema}.${table.name} does not exist${c && !c.ok && c.reason ? `: ${c.reason}` : ''}`;
+    }
     const parts = [
+      notLanded ?? '',
       deadLetters ? `${deadLetters} dead letter${deadLetters === 1 ? '' : 's'} in smelt_state.dead_letters` : '',
       changes.length ? `${changes.length} schema change${changes.length === 1 ? '' : 's'}` : '',
       stopped() ? 'stopped by Ctrl-C' : '',
       refreshSkipped ? `not fully refreshed: a ${src.options.type} source cannot re-read all it landed, so its rows and position were kept and it read on from there` : '',
     ].filter(Boolean);
-    return { rows, deadLetters, batches, changes, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}`, ...(refreshSkipped ? { refreshSkipped } : {}) };
+    return { rows, deadLetters, batches, changes, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}`, ...(refreshSkipped ? { refreshSkipped } : {}), ...(notLanded ? { notLanded: true } : {}) };
   } finally {
     await source.close();
   }

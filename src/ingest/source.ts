@@ -169,9 +169,14 @@ export interface CheckResult {
   readonly reason?: string;
 }
 
+export interface CheckOptions extends CallOptions {
+  /** Check only what this stream needs (e.g. that its files exist); by default, every stream. */
+  readonly stream?: string;
+}
+
 export interface Source {
   /** Can we reach the system with these settings? Returns a reason instead of throwing. */
-  check(opts?: CallOptions): Promise<CheckResult>;
+  check(opts?: CheckOptions): Promise<CheckResult>;
   discover(opts?: CallOptions): Promise<StreamInfo[]>;
   read(stream: StreamInfo, opts: ReadOptions): AsyncIterable<RecordBatch>;
   /** Called after a batch's state is committed in the warehouse. */

@@ -266,6 +266,16 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(smelt(p.dir, ['state', 'show']).stdout).not.toContain('a.ndjson');
   });
 
+  it('a stream whose glob matches nothing warns, naming the missing folder and the one meant', async () => {
+    const p = project(files({ orders: { path: 'data/ordrs/*.csv' }, later: { path: 'drop/*.ndjson' } }), { 'data/orders/a.csv': 'id\n1\n', 'drop/.keep': '' });
+    const r = smelt(p.dir, ['ingest']);
+    expect(r.stdout).toMatch(/WARN ingest bronze\.shop_orders \(nothing landed yet, so bronze\.shop_orders does not exist: stream orders: no file matches data\/ordrs\/\*\.csv \(folder data\/ordrs\/ does not exist; did you mean 'orders'\?\)\) 0 rows/);
+    // The folder is there, no file yet (a drop folder before the first drop).
+    expect(r.stdout).toMatch(/WARN ingest bronze\.shop_later \(nothing landed yet, so bronze\.shop_later does not exist: stream later: no file matches drop\/\*\.ndjson\) 0 rows/);
+    p.write({ 'drop/1.ndjson': rows(1, 2) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/OK ingest bronze\.shop_later 2 rows/);
+  });
+
   it('--full-refresh of a merge stream reloads it deduped on the primary key', async () => {
     const p = project(
       { mrg: { type: 'files', disposition: 'merge', primary_key: ['id'], streams: { ev: { path: 'data/*.ndjson' } } } },

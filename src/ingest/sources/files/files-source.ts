@@ -6,11 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { glob } from 'tinyglobby';
 import { AbortedError } from '../../../core/errors.js';
-import type { CheckResult, JsonLinesPart, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo } from '../../source.js';
+import { didYouMean } from '../../../core/suggest.js';
+import type { CheckOptions, CheckResult, JsonLinesPart, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo } from '../../source.js';
 import type { FilesConfig, FilesStreamConfig } from './config.js';
 import { formatOf, readRecordChunks } from './read-file.js';
 
@@ -60,11 +61,28 @@ export class FilesSource implements Source {
     return files.sort();
   }
 
-  async check(): Promise<CheckResult> {
-    for (const name of Object.keys(this.cfg.streams)) {
-      if ((await this.list(name)).length === 0) return { ok: false, reason: `stream ${name}: no file matches ${this.cfg.streams[name]!.path}` };
+  async check(opts?: CheckOptions): Promise<CheckResult> {
+    for (const name of opts?.stream ? [opts.stream] : Object.keys(this.cfg.streams)) {
+      if ((await this.list(name)).length === 0) return { ok: false, reason: `stream ${name}: no file matches ${this.cfg.streams[name]!.path}${await this.missingFolder(this.cfg.streams[name]!.path)}` };
     }
     return { ok: true };
+  }
+
+  /** Where a glob's folder (its part before the first wildcard) is missing: which, and the closest folder that exists. */
+  private async missingFolder(pattern: string): Promise<string> {
+    const parts = pattern.split('/');
+    let dir = '';
+    for (const part of parts.slice(0, -1)) {
+      if (/[*?[\]{}!]/.test(part)) break;
+      const entries = await readdir(join(this.ctx.projectDir, dir || '.'), { withFileTypes: true }).catch(() => undefined);
+      const folders = (entries ?? []).filter((e) => e.isDirectory()).map((e) => e.name);
+      if (!folders.includes(part)) {
+        const hint = didYouMean(part, folders);
+        return ` (folder ${dir}${part}/ does not exist${hint ? `; ${hint}` : ''})`;
+      }
+      dir += `${part}/`;
+    }
+    return '';
   }
 
   async discover(): Promise<StreamInfo[]> {
