@@ -50,12 +50,23 @@ export function toLoadValue(v: unknown, t: LogicalType): unknown {
   return v;
 }
 
-/** JSON text of a value; a replacer (for BigInt) only when needed, as it makes JSON.stringify several times slower. */
+/** A database row with bytes in it (bytea, BLOB): their own toJSON writes `{"type":"Buffer","data":[…]}`. */
+const holdsBytes = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).some((x) => x instanceof Uint8Array);
+
+/** Bytes as base64 (as typed landing stores them), BigInt as its digits. `this[k]` is the value before its toJSON. */
+function jsonReplacer(this: Record<string, unknown>, k: string, x: unknown): unknown {
+  const raw = this[k];
+  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+  return typeof x === 'bigint' ? x.toString() : x;
+}
+
+/** JSON text of a value; a replacer only when needed (bytes, BigInt), as it makes JSON.stringify several times slower. */
 function toJsonText(v: unknown): string {
+  if (holdsBytes(v)) return JSON.stringify(v, jsonReplacer);
   try {
     return JSON.stringify(v);
   } catch (e) {
     if (!(e instanceof TypeError)) throw e;
-    return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+    return JSON.stringify(v, jsonReplacer);
   }
 }

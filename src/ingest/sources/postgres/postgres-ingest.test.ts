@@ -43,6 +43,7 @@ export default defineConfig({
   name: 'pgcli',
   sources: {
     pgtypes: { type: 'postgres', url: env('PG_URL'), disposition: 'replace', tables: ['public.types'] },
+    pgraw: { type: 'postgres', url: env('PG_URL'), landing: 'raw', tables: ['public.types'] },
     pg: {
       type: 'postgres', url: env('PG_URL'), disposition: 'merge', batch_size: 30,
       tables: [
@@ -94,6 +95,11 @@ export default defineConfig({
     expect(JSON.parse(r1!.tarr)).toEqual(['a b', 'c"d', null]);
     expect(Object.entries(r2!).filter(([k, v]) => k !== 'id' && v !== null)).toEqual([]);
     expect(query(`select count(*) as n from smelt_state.dead_letters where source <> 'pgodd'`)[0]!.n).toBe(0);
+  });
+
+  it('raw landing keeps each row as one JSON payload: bytes as base64, int8 and numeric exact', () => {
+    const [row] = query(`select payload->>'by' as by, payload->>'i8' as i8, payload->>'nu' as nu, payload->>'u' as u from bronze.pgraw_types where payload->>'id' = '1'`);
+    expect(row).toEqual({ by: Buffer.from('deadbeef00', 'hex').toString('base64'), i8: '9223372036854775807', nu: '1.123456789012345678901234567890', u: '123e4567-e89b-12d3-a456-426614174000' });
   });
 
   it('a value bronze cannot hold (numeric NaN) becomes a dead letter with the reason; the other rows land', () => {
