@@ -82,7 +82,7 @@ export async function importConfig(file: string): Promise<unknown> {
 async function loadSourceFiles(projectDir: string, env: Record<string, string | undefined>) {
   const dir = join(projectDir, 'sources');
   if (!existsSync(dir)) return [];
-  const out: { name: string; file: string; value: unknown }[] = [];
+  const out: { name: string; file: string; value: unknown; locate: (p: readonly PropertyKey[]) => number | undefined }[] = [];
   for (const f of readdirSync(dir).sort()) {
     if (!/\.(ts|mts|js|mjs)$/.test(f) || /\.test\./.test(f)) continue;
     const file = join(dir, f);
@@ -90,7 +90,7 @@ async function loadSourceFiles(projectDir: string, env: Record<string, string | 
     const name = f.replace(/\.[^.]+$/, '');
     // Messages say `sources.<name>.…`; inside the file the path starts after that prefix.
     const value = resolveEnvRefs(await importConfig(file), env, `sources.${name}`, file, (p) => lineOfKeyPath(src, splitPath(p).slice(2)));
-    out.push({ name: f.replace(/\.[^.]+$/, ''), file: `sources/${f}`, value });
+    out.push({ name, file: `sources/${f}`, value, locate: (p: readonly PropertyKey[]) => lineOfKeyPath(src, p) });
   }
   return out;
 }
@@ -161,7 +161,7 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<ResolvedConfi
     });
   }
   const sources = [
-    ...Object.entries(cfg.sources).map(([name, value]) => ({ name, file, value })),
+    ...Object.entries(cfg.sources).map(([name, value]) => ({ name, file, value, locate: (p: readonly PropertyKey[]) => locate(['sources', name, ...p]) })),
     ...(await loadSourceFiles(projectDir, env)),
   ];
   const { targets: _t, warehouse: _w, sources: _s, ...rest } = cfg;

@@ -83,7 +83,7 @@ export type TargetConfig = z.infer<typeof targetSchema>;
 /** The config a command runs with: the project plus the one chosen target. */
 export interface ResolvedConfig extends Omit<ProjectConfig, 'targets' | 'warehouse' | 'sources'> {
   /** Source declarations from the config and sources/*.ts, env() resolved (may hold secrets). */
-  readonly sources: readonly { readonly name: string; readonly file: string; readonly value: unknown }[];
+  readonly sources: readonly { readonly name: string; readonly file: string; readonly value: unknown; readonly locate?: (path: readonly PropertyKey[]) => number | undefined }[];
   readonly projectDir: string;
   readonly configFile?: string;
   readonly target: { readonly name: string } & TargetConfig;

@@ -17,7 +17,7 @@ export function parseWith<S extends z.ZodType>(
 ): z.infer<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
+  const issue = pickIssue(r.error.issues[0]!);
   const path = [what, ...issue.path.map(String)].filter(Boolean).join('.');
   // A top-level problem has no path: "unknown option 'x'", not ": unknown option 'x'".
   let message = path ? `${path}: ${issue.message}` : issue.message;
@@ -29,13 +29,38 @@ export function parseWith<S extends z.ZodType>(
     message = `${path ? `${path}: ` : ''}unknown option '${key}'`;
     const shape = shapeAt(schema, issue.path);
     if (shape) hint = didYouMean(key, Object.keys(shape)) ?? `valid options: ${Object.keys(shape).join(', ')}`;
+  } else if (issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(raw, issue.path) === undefined) {
+    // A required option that is not there: say which, not "expected array, received undefined".
+    const key = String(issue.path[issue.path.length - 1]);
+    const parent = [what, ...issue.path.slice(0, -1).map(String)].filter(Boolean).join('.');
+    message = `${parent ? `${parent}: ` : ''}missing option '${key}' (${article(String(issue.expected))})`;
+    hint = `add ${key}: …; docs/project-format.md and docs/sources.md list every option`;
   } else if (issue.code === 'invalid_value' && 'values' in issue) {
     const got = valueAt(raw, issue.path);
     const values = (issue.values as unknown[]).map(String);
     message = `${path ? `${path}: ` : ''}${JSON.stringify(got)} is not valid; expected one of ${values.map((v) => `'${v}'`).join(', ')}`;
     if (typeof got === 'string') hint = didYouMean(got, values);
   }
-  throw new ConfigError(message, { location, hint });
+  throw new ConfigError(message, { location, hint, keyPath: where });
+}
+
+const article = (type: string) => (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+
+type Issue = z.ZodError['issues'][number];
+
+/**
+ * A union's own issue only says "Invalid input". The branch that got furthest says what is wrong:
+ * not the one that failed on the value's own type (a string where the value is an object).
+ */
+function pickIssue(issue: Issue): Issue {
+  let i = issue;
+  while (i.code === 'invalid_union' && i.errors.length) {
+    const branches = i.errors.filter((b) => b.length > 0);
+    const best = branches.find((b) => !(b[0]!.code === 'invalid_type' && b[0]!.path.length === 0)) ?? branches[0];
+    if (!best) break;
+    i = { ...best[0]!, path: [...i.path, ...best[0]!.path] } as Issue;
+  }
+  return i;
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
@@ -48,15 +73,18 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 function shapeAt(schema: z.ZodType, path: readonly PropertyKey[]): Record<string, unknown> | undefined {
   let s: any = schema;
   for (const k of path) {
-    s = unwrap(s);
+    s = objectOption(unwrap(s));
     if (s?.shape) s = s.shape[k as string];
     else if (s?.def?.valueType) s = s.def.valueType;
     else if (s?.def?.element) s = s.def.element;
     else return undefined;
   }
-  s = unwrap(s);
+  s = objectOption(unwrap(s));
   return s?.shape;
 }
+
+/** Of a union (`'name' | { name, … }`), its object option: the one with keys to list. */
+const objectOption = (s: any): any => (s?.def?.options ? (s.def.options.map(unwrap).find((o: any) => o?.shape) ?? s) : s);
 
 function unwrap(s: any): any {
   while (s?.def?.innerType || s?.def?.in) s = s.def.innerType ?? s.def.in;

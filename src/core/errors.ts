@@ -67,6 +67,13 @@ export class UsageError extends SmeltError {
 export class ConfigError extends SmeltError {
   override readonly code = 'E_CONFIG';
   override readonly exitCode = 2;
+  /** The bad option's path inside the value that was validated, so a caller that knows the file can find its line. */
+  readonly keyPath?: readonly PropertyKey[];
+
+  constructor(message: string, options: SmeltErrorOptions & { keyPath?: readonly PropertyKey[] } = {}) {
+    super(message, options);
+    this.keyPath = options.keyPath;
+  }
 }
 
 /** The project cannot be compiled: template syntax, unknown ref, cycle. */

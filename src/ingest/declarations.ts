@@ -12,6 +12,8 @@ export interface RawSource {
   readonly name: string;
   readonly file: string;
   readonly value: unknown;
+  /** The line of an option of this declaration (its path inside it), where the file's text is known. */
+  readonly locate?: (path: readonly PropertyKey[]) => number | undefined;
 }
 
 export interface ResolvedSource extends SourceDeclaration {
@@ -33,13 +35,15 @@ export async function resolveSources(raw: readonly RawSource[]): Promise<Resolve
     seen.set(r.name, r.file);
     if (!r.value || typeof r.value !== 'object') throw new ConfigError(`source '${r.name}' must be an object with a type`, { location: { file: r.file } });
     const { common, connector } = splitDeclaration(r.value as Record<string, unknown>);
-    const options = parseWith(ingestOptionsSchema, common, `sources.${r.name}`, { file: r.file });
+    const options = parseWith(ingestOptionsSchema, common, `sources.${r.name}`, { file: r.file }, r.locate);
     const conn = await getSourceConnector(options.type, r.file);
     let config: unknown;
     try {
       config = conn.parseConfig(connector);
     } catch (e) {
-      if (e instanceof ConfigError && !e.location) throw new ConfigError(`sources.${r.name}: ${e.message}`, { location: { file: r.file }, hint: e.hint });
+      if (e instanceof ConfigError && !e.location) {
+        throw new ConfigError(`sources.${r.name}: ${e.message}`, { location: { file: r.file, line: e.keyPath && r.locate?.(e.keyPath) }, hint: e.hint });
+      }
       throw e;
     }
     const declared = conn.declaredStreams(config);
