@@ -250,6 +250,9 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(smelt(p.dir, ['ingest']).stdout).toMatch(/ 3 rows/);
     expect(await col(p.dir, 'SELECT count(*) FROM bronze.shop_ev')).toEqual([3]);
     expect(smelt(p.dir, ['state', 'reset'], 2).stderr).toMatch(/state reset needs a source name/);
+    // A typo resets nothing and says what was meant.
+    expect(smelt(p.dir, ['state', 'reset', 'shp'], 2).stderr).toMatch(/unknown source 'shp'[\s\S]*did you mean 'shop'\?/);
+    expect(smelt(p.dir, ['state', 'reset', 'shop', 'evs'], 2).stderr).toMatch(/source shop has no stream 'evs'[\s\S]*did you mean 'ev'\?/);
   });
 
   it('--full-refresh rebuilds the bronze table from what the files hold now', async () => {

@@ -1,5 +1,6 @@
 /** `smelt state show [source]` / `smelt state reset <source> [stream]`: stored ingestion positions. */
 import { UsageError } from '../../core/errors.js';
+import { didYouMean } from '../../core/suggest.js';
 import { ensureStateTables, listStates, resetState } from '../../ingest/state.js';
 import { withConnection } from '../../storage/warehouse.js';
 import type { Ctx } from '../context.js';
@@ -8,6 +9,14 @@ export default async function state(ctx: Ctx, args: unknown[]): Promise<number> 
   const [action, source, stream] = args as [string, string | undefined, string | undefined];
   if (action !== 'show' && action !== 'reset') throw new UsageError(`unknown state action '${action}'`, { hint: 'use `smelt state show [source]` or `smelt state reset <source> [stream]`' });
   if (action === 'reset' && !source) throw new UsageError('state reset needs a source name', { hint: 'smelt state reset <source> [stream]' });
+  if (action === 'reset') {
+    // A typo must not look like a reset: name what the project declares.
+    const project = await ctx.project();
+    const src = project.sources.find((s) => s.name === source);
+    const names = project.sources.map((s) => s.name);
+    if (!src) throw new UsageError(`unknown source '${source}'`, { hint: didYouMean(source!, names) ?? `sources: ${names.join(', ') || 'none declared'}` });
+    if (stream && !src.streams.includes(stream)) throw new UsageError(`source ${source} has no stream '${stream}'`, { hint: didYouMean(stream, src.streams) ?? `streams: ${src.streams.join(', ')}` });
+  }
   const wh = await ctx.warehouse(action === 'show');
   await withConnection(wh, async (c) => {
     if (action === 'show') {
