@@ -54,6 +54,11 @@ export async function main(argv: string[]): Promise<number> {
   selectionOptions(program.command('ingest [sources...]').description('load sources into bronze (all, or the named ones)'))
     .option('--follow', 'keep reading continuous sources (Kafka) until Ctrl-C')
     .action(action(() => import('./commands/run-dag.js')));
+  program.command('export <source>').description('write what a source reads (a first read, every stream) into PostgreSQL tables or Kafka topics')
+    .option('--postgres <url>', 'into tables <schema>.<stream> (replaced)')
+    .option('--schema <name>', 'schema of those tables (default: the source name)')
+    .option('--kafka <brokers>', 'into topics <stream> (JSON values, appended); brokers comma-separated')
+    .action(action(() => import('./commands/export.js')));
   program.command('state <action> [source] [stream]').description('show or reset ingestion state: state show [source], state reset <source> [stream]')
     .action(action(() => import('./commands/state.js')));
   for (const [name, description] of [

@@ -101,9 +101,17 @@ export interface PartitionReader {
   disconnect(): Promise<void>;
 }
 
+/** Appends values to topics (`smelt export`): keyless, spread over the partitions. */
+export interface TopicWriter {
+  connect(): Promise<void>;
+  send(topic: string, values: readonly (string | Buffer)[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
 export interface KafkaClient {
   admin(): AdminClient;
   reader(): PartitionReader;
+  writer(): TopicWriter;
   /** Last error the client logged, redacted (for error messages). */
   lastError(): string | undefined;
   /** Removes secrets from a text. */
@@ -161,6 +169,17 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
           const out = new Map<number, string>();
           for (const t of r) for (const p of t.partitions) if (p.offset !== '-1') out.set(p.partition, p.offset);
           return out;
+        },
+      };
+    },
+    writer(): TopicWriter {
+      const p = kafka.producer({ allowAutoTopicCreation: true });
+      const CHUNK = 5_000;
+      return {
+        connect: () => p.connect(),
+        disconnect: () => p.disconnect(),
+        async send(topic, values) {
+          for (let i = 0; i < values.length; i += CHUNK) await p.send({ topic, messages: values.slice(i, i + CHUNK).map((value) => ({ value })) });
         },
       };
     },
