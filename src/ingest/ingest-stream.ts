@@ -4,7 +4,7 @@
  * only after the commit (Kafka group offsets), report what happened.
  */
 import { randomUUID } from 'node:crypto';
-import { ConfigError } from '../core/errors.js';
+import { AbortedError, ConfigError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { Connection, Warehouse } from '../storage/warehouse.js';
 import { BronzeWriter, type BatchOutcome } from './bronze-writer.js';
@@ -19,6 +19,9 @@ import type { FileOffer } from './source.js';
 
 /** Lines batches the warehouse may hand back in a row before the stream's lines are read as records for the rest of the run. */
 const GIVE_UP_AFTER = 4;
+
+/** A cancellation, ours or the platform's (`AbortSignal` rejections are DOMExceptions named AbortError). */
+const isAbort = (e: unknown) => e instanceof AbortedError || (e instanceof Error && e.name === 'AbortError');
 
 /** A JSON copy of a batch state: what the warehouse stores, and safe from later changes by the source. */
 const snapshot = (state: unknown): unknown => (state === undefined ? undefined : JSON.parse(JSON.stringify(state)));
@@ -154,8 +157,9 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
         try {
           prepared = await next;
         } catch (e) {
-          // Stopped while following: the read ends here, every batch before it is committed.
-          if (!stopped()) throw e;
+          // Stopped while following: the read ends here, every batch before it is committed. Any
+          // other failure (a broker error, a batch that cannot be prepared) is still the step's error.
+          if (!stopped() || !isAbort(e)) throw e;
         }
         if (!prepared) {
           done = true;

@@ -63,7 +63,11 @@ export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<st
     if (opts.follow && !stop.signal.aborted) {
       reporter.info('Stopping the followed streams after the batches in flight (Ctrl-C again to cancel)');
       stop.abort();
-    } else ac.abort();
+      return;
+    }
+    ac.abort();
+    // The next Ctrl-C gets Node's default and ends the process, should the cancellation itself hang.
+    process.off('SIGINT', onSigint);
   };
   process.on('SIGINT', onSigint);
   try {
