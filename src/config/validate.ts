@@ -17,7 +17,7 @@ export function parseWith<S extends z.ZodType>(
 ): z.infer<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const issue = pickIssue(r.error.issues[0]!);
+  const issue = pickIssue(r.error.issues[0]!, raw);
   const path = [what, ...issue.path.map(String)].filter(Boolean).join('.');
   // A top-level problem has no path: "unknown option 'x'", not ": unknown option 'x'".
   let message = path ? `${path}: ${issue.message}` : issue.message;
@@ -50,15 +50,19 @@ type Issue = z.ZodError['issues'][number];
 
 /**
  * A union's own issue only says "Invalid input". The branch that got furthest says what is wrong:
- * not the one that failed on the value's own type (a string where the value is an object).
+ * the one whose issue lies deepest inside the value (an array branch at `check_cols.1` rather than a
+ * literal branch refusing the whole value); among equals, one about an option the user wrote (not a
+ * missing option of another shape), then one that did not refuse the value's own type.
  */
-function pickIssue(issue: Issue): Issue {
+function pickIssue(issue: Issue, raw: unknown): Issue {
   let i = issue;
   while (i.code === 'invalid_union' && i.errors.length) {
-    const branches = i.errors.filter((b) => b.length > 0);
-    const best = branches.find((b) => !(b[0]!.code === 'invalid_type' && b[0]!.path.length === 0)) ?? branches[0];
-    if (!best) break;
-    i = { ...best[0]!, path: [...i.path, ...best[0]!.path] } as Issue;
+    const firsts = i.errors.filter((b) => b.length > 0).map((b) => b[0]!);
+    if (!firsts.length) break;
+    const at = i.path;
+    const score = (x: Issue) => x.path.length * 4 + (valueAt(raw, [...at, ...x.path]) !== undefined ? 2 : 0) + (x.code === 'invalid_type' ? 0 : 1);
+    const best = firsts.reduce((a, b) => (score(b) > score(a) ? b : a));
+    i = { ...best, path: [...i.path, ...best.path] } as Issue;
   }
   return i;
 }
