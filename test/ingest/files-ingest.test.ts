@@ -277,6 +277,12 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(r.stdout).toMatch(/WARN ingest bronze\.shop_later \(nothing landed yet, so bronze\.shop_later does not exist: stream later: no file matches drop\/\*\.ndjson\) 0 rows/);
     p.write({ 'drop/1.ndjson': rows(1, 2) });
     expect(smelt(p.dir, ['ingest']).stdout).toMatch(/OK ingest bronze\.shop_later 2 rows/);
+    // `./`, `../` and absolute globs are walked from where they start.
+    const q = project(files({ dot: { path: './data/ordrs/*.csv' }, up: { path: `../${p.dir.split('/').pop()}/dta/*.csv` }, abs: { path: `${p.dir}/data/orders/none-*.csv` } }), {});
+    const out = smelt(q.dir, ['ingest']).stdout;
+    expect(out).toMatch(/no file matches \.\/data\/ordrs\/\*\.csv \(folder \.\/data\/ does not exist\)/);
+    expect(out).toMatch(/no file matches \.\.\/[^ ]+\/dta\/\*\.csv \(folder \.\.\/[^ ]+\/dta\/ does not exist; did you mean 'data'\?\)/);
+    expect(out).toMatch(/no file matches \/[^ ]+\/none-\*\.csv\) 0 rows/); // the folder exists: no folder named
   });
 
   it('--full-refresh of a merge stream reloads it deduped on the primary key', async () => {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { AbortedError } from '../../../core/errors.js';
 import { didYouMean } from '../../../core/suggest.js';
@@ -71,16 +71,29 @@ export class FilesSource implements Source {
   /** Where a glob's folder (its part before the first wildcard) is missing: which, and the closest folder that exists. */
   private async missingFolder(pattern: string): Promise<string> {
     const parts = pattern.split('/');
-    let dir = '';
+    const fixed: string[] = [];
     for (const part of parts.slice(0, -1)) {
       if (/[*?[\]{}!]/.test(part)) break;
-      const entries = await readdir(join(this.ctx.projectDir, dir || '.'), { withFileTypes: true }).catch(() => undefined);
-      const folders = (entries ?? []).filter((e) => e.isDirectory()).map((e) => e.name);
+      fixed.push(part);
+    }
+    // Walk down from the deepest folder that exists (the project, `..`, `/`): the first missing one is the typo.
+    let dir = isAbsolute(pattern) ? '/' : this.ctx.projectDir;
+    let shown = isAbsolute(pattern) ? '/' : '';
+    for (const part of fixed) {
+      if (part === '' || part === '.' || part === '..') {
+        dir = resolve(dir, part || '.');
+        shown += part ? `${part}/` : '';
+        continue;
+      }
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+      if (!entries) return '';
+      const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
       if (!folders.includes(part)) {
         const hint = didYouMean(part, folders);
-        return ` (folder ${dir}${part}/ does not exist${hint ? `; ${hint}` : ''})`;
+        return ` (folder ${shown}${part}/ does not exist${hint ? `; ${hint}` : ''})`;
       }
-      dir += `${part}/`;
+      dir = join(dir, part);
+      shown += `${part}/`;
     }
     return '';
   }
