@@ -6,7 +6,8 @@
  * - A warehouse (PostgreSQL): each stream becomes the table `<schema>.<stream>` with the stream's
  *   declared column types, replaced in one transaction through the warehouse adapter's bulk load.
  * - Kafka: each stream's records are appended to the topic `<stream>` as JSON values (raw records
- *   as they were read), through the Kafka client's writer.
+ *   as they were read), keyed by the stream's primary key where it has one (so the versions of one
+ *   row stay in order in one partition), through the Kafka client's writer.
  *
  * Nothing is written to the project's own warehouse or state.
  */
@@ -30,7 +31,7 @@ export interface ExportOptions {
   readonly onStream?: (stream: string, rows: number, where: string) => void;
 }
 
-/** A record's JSON text: the parsed value, or the raw text as it was read. */
+/** A record's value: JSON of its parsed fields, or its bytes as the source gave them (a raw record). */
 const recordText = (r: SourceRecord): string | Buffer | undefined =>
   r.data ? (toLoadValue(r.data, 'json') as string) : typeof r.raw === 'string' ? r.raw : r.raw ? Buffer.from(r.raw) : undefined;
 
@@ -44,6 +45,11 @@ export async function exportSource(src: ResolvedSource, target: ExportTarget, op
       for await (const b of source.read(stream, { batchSize: src.options.batch_size, signal: opts.signal })) yield b.records;
     };
     if (target.kind === 'warehouse') {
+      // Every stream needs a table shape: check them all before the first table is replaced.
+      const shapeless = streams.find((s) => !s.columns?.length);
+      if (shapeless) {
+        throw new UsageError(`stream ${shapeless.name} does not declare its columns, so it has no table shape`, { hint: 'export this source to Kafka (--kafka) instead' });
+      }
       for (const stream of streams) {
         const rows = await toTable(target.warehouse, { schema: target.schema, name: stream.name }, stream, records(stream));
         out.push({ stream: stream.name, rows });
@@ -56,10 +62,15 @@ export async function exportSource(src: ResolvedSource, target: ExportTarget, op
       try {
         for (const stream of streams) {
           let rows = 0;
+          const key = stream.primaryKey?.length ? stream.primaryKey : undefined;
           for await (const batch of records(stream)) {
-            const values = batch.map(recordText).filter((v): v is string | Buffer => v !== undefined);
-            await writer.send(stream.name, values);
-            rows += values.length;
+            const messages = batch.flatMap((r) => {
+              const value = recordText(r);
+              if (value === undefined) return [];
+              return [{ value, key: key && r.data ? key.map((k) => String(r.data![k] ?? '')).join('|') : null }];
+            });
+            await writer.send(stream.name, messages);
+            rows += messages.length;
           }
           out.push({ stream: stream.name, rows });
           opts.onStream?.(stream.name, rows, `topic ${stream.name}`);
@@ -76,12 +87,8 @@ export async function exportSource(src: ResolvedSource, target: ExportTarget, op
 
 /** Replaces `table` with the stream's rows, typed as the stream declares its columns, in one transaction. */
 async function toTable(wh: Warehouse, table: Relation, stream: StreamInfo, batches: AsyncIterable<readonly SourceRecord[]>): Promise<number> {
-  const columns = stream.columns;
-  if (!columns?.length) {
-    throw new UsageError(`stream ${stream.name} does not declare its columns, so it has no table shape`, { hint: 'export it to Kafka (--kafka), or declare the stream\'s columns' });
-  }
   const d = wh.dialect;
-  const cols = columns.map((c) => ({ name: c.name, type: c.type }));
+  const cols = stream.columns!.map((c) => ({ name: c.name, type: c.type }));
   const rows = async function* () {
     for await (const batch of batches) {
       yield batch.filter((r) => r.data).map((r) => cols.map((c) => toLoadValue(r.data![c.name], c.type)));

@@ -101,10 +101,10 @@ export interface PartitionReader {
   disconnect(): Promise<void>;
 }
 
-/** Appends values to topics (`smelt export`): keyless, spread over the partitions. */
+/** Appends messages to topics (`smelt export`); a keyless message goes to any partition. */
 export interface TopicWriter {
   connect(): Promise<void>;
-  send(topic: string, values: readonly (string | Buffer)[]): Promise<void>;
+  send(topic: string, messages: readonly { readonly value: string | Buffer; readonly key?: string | null }[]): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -174,12 +174,26 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
     },
     writer(): TopicWriter {
       const p = kafka.producer({ allowAutoTopicCreation: true });
-      const CHUNK = 5_000;
+      // Requests of at most 512 KiB: one partition's record batch must stay under the broker's
+      // message.max.bytes (1 MB by default), whatever the partition count.
+      const MAX_BYTES = 512 * 1024;
       return {
         connect: () => p.connect(),
         disconnect: () => p.disconnect(),
-        async send(topic, values) {
-          for (let i = 0; i < values.length; i += CHUNK) await p.send({ topic, messages: values.slice(i, i + CHUNK).map((value) => ({ value })) });
+        async send(topic, messages) {
+          let chunk: { value: string | Buffer; key: string | null }[] = [];
+          let bytes = 0;
+          for (const m of messages) {
+            const size = (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length) + 64;
+            if (chunk.length && bytes + size > MAX_BYTES) {
+              await p.send({ topic, messages: chunk });
+              chunk = [];
+              bytes = 0;
+            }
+            chunk.push({ value: m.value, key: m.key ?? null });
+            bytes += size;
+          }
+          if (chunk.length) await p.send({ topic, messages: chunk });
         },
       };
     },
