@@ -22,9 +22,10 @@ export interface SourceCapabilities {
   /** Streams know their column types (database catalogs, Parquet). */
   readonly typedColumns: boolean;
   /**
-   * A read with no stored state gives again everything the source gave before (files, database
-   * tables, the generator), so `--full-refresh` may rebuild bronze from it. Not where data ages out
-   * (Kafka's retention) or an API may serve only recent data: a full refresh leaves those alone.
+   * A read with no stored state may replace what bronze holds: it gives again everything the source
+   * gave before (files, database tables) or starts the same history over (the generator's simulated
+   * time), so `--full-refresh` may rebuild bronze from it. Not where data ages out (Kafka's retention)
+   * or an API may serve only recent data: a full refresh leaves those alone.
    */
   readonly replayable: boolean;
 }

@@ -9,14 +9,6 @@ export default async function state(ctx: Ctx, args: unknown[]): Promise<number> 
   const [action, source, stream] = args as [string, string | undefined, string | undefined];
   if (action !== 'show' && action !== 'reset') throw new UsageError(`unknown state action '${action}'`, { hint: 'use `smelt state show [source]` or `smelt state reset <source> [stream]`' });
   if (action === 'reset' && !source) throw new UsageError('state reset needs a source name', { hint: 'smelt state reset <source> [stream]' });
-  if (action === 'reset') {
-    // A typo must not look like a reset: name what the project declares.
-    const project = await ctx.project();
-    const src = project.sources.find((s) => s.name === source);
-    const names = project.sources.map((s) => s.name);
-    if (!src) throw new UsageError(`unknown source '${source}'`, { hint: didYouMean(source!, names) ?? `sources: ${names.join(', ') || 'none declared'}` });
-    if (stream && !src.streams.includes(stream)) throw new UsageError(`source ${source} has no stream '${stream}'`, { hint: didYouMean(stream, src.streams) ?? `streams: ${src.streams.join(', ')}` });
-  }
   const wh = await ctx.warehouse(action === 'show');
   await withConnection(wh, async (c) => {
     if (action === 'show') {
@@ -25,6 +17,16 @@ export default async function state(ctx: Ctx, args: unknown[]): Promise<number> 
       for (const r of rows) ctx.out(`${r.source}.${r.stream}  (updated ${r.updatedAt})\n  ${JSON.stringify(r.state)}`);
     } else {
       await ensureStateTables(c, wh.dialect);
+      // A typo must not look like a reset: the name must be declared, or have a stored state
+      // (a source renamed since), else the closest declared name is suggested.
+      const stored = await listStates(c, wh.dialect, source);
+      const storedStreams = stored.map((r) => r.stream);
+      const project = await ctx.project();
+      const src = project.sources.find((s) => s.name === source);
+      const names = project.sources.map((s) => s.name);
+      if (!src && !stored.length) throw new UsageError(`unknown source '${source}'`, { hint: didYouMean(source!, names) ?? `sources: ${names.join(', ') || 'none declared'}` });
+      const streams = [...new Set([...(src?.streams ?? []), ...storedStreams])];
+      if (stream && !streams.includes(stream)) throw new UsageError(`source ${source} has no stream '${stream}'`, { hint: didYouMean(stream, streams) ?? `streams: ${streams.join(', ')}` });
       const n = await resetState(c, wh.dialect, source!, stream);
       ctx.out(`Reset ${n} stream state${n === 1 ? '' : 's'} of ${source}${stream ? `.${stream}` : ''}: the next ingest reads from the beginning.`);
     }

@@ -79,7 +79,7 @@ export function resolveStream(
     cursor = column(spec.cursor!, 'cursor');
     if (key.length === 0) {
       throw new ConfigError(`${where}: mode '${spec.mode}' needs a primary key, and ${spec.query ? 'a query has none' : 'the table has none'}`, {
-        hint: `give primary_key: ['id'] so that rows read again (cursor ties, lookback) are merged with disposition: 'merge'`,
+        hint: `give primary_key: ['id']: rows read again (cursor ties, lookback) are merged on it`,
       });
     }
     if (!TEMPORAL.has(cursor.type) && !NUMERIC.has(cursor.type) && spec.lookback !== undefined) {
