@@ -33,6 +33,7 @@ export default defineConfig({ name: 'exp', sources: {
       expect(r.stderr).toMatch(/export needs one target: --postgres <url> or --kafka <brokers>/);
     }
     expect(cli(['shop', '--kafka', '127.0.0.1:9092', '--schema', 'x']).stderr).toMatch(/--schema names the PostgreSQL schema/);
+    expect(cli(['shop', '--postgres', 'notaurl']).stderr).toMatch(/--postgres takes a connection URL[\s\S]*postgres:\/\//);
     const typo = cli(['shpo', '--postgres', db.url]);
     expect([typo.code, typo.stderr]).toEqual([2, expect.stringMatching(/unknown source 'shpo'[\s\S]*did you mean 'shop'\?/)]);
   });

@@ -15,6 +15,7 @@ export default async function exportCommand(ctx: Ctx, args: unknown[], opts: Rec
   const postgres = opts.postgres as string | undefined;
   const kafka = opts.kafka as string | undefined;
   if (Boolean(postgres) === Boolean(kafka)) throw new UsageError('export needs one target: --postgres <url> or --kafka <brokers>', { hint: 'smelt export shop --postgres postgres://user@127.0.0.1:5432/app' });
+  if (postgres && !/^postgres(ql)?:\/\//.test(postgres)) throw new UsageError('--postgres takes a connection URL', { hint: 'e.g. --postgres postgres://user@127.0.0.1:5432/app' });
   if (kafka && opts.schema) throw new UsageError('--schema names the PostgreSQL schema; Kafka topics are named after the streams', { hint: 'leave --schema out, or export with --postgres' });
   const project = await ctx.project();
   const src = project.sources.find((s) => s.name === name);
