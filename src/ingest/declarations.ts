@@ -3,7 +3,8 @@
  * `sources/*.ts` (default export; the file name is the source name), validated:
  * common options by smelt, the rest by the connector.
  */
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, UsageError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
 import { parseWith } from '../config/validate.js';
 import { getSourceConnector } from './registry.js';
 import { ingestOptionsSchema, splitDeclaration, type SourceDeclaration } from './source-config.js';
@@ -54,6 +55,12 @@ export async function resolveSources(raw: readonly RawSource[]): Promise<Resolve
     out.push({ name: r.name, file: r.file, options, connectorConfig: connector, streams, config });
   }
   return out;
+}
+
+/** The error for a source name the project does not declare (a CLI argument), with the closest name. */
+export function unknownSource(name: string, sources: readonly Pick<ResolvedSource, 'name'>[]): UsageError {
+  const names = sources.map((s) => s.name);
+  return new UsageError(`unknown source '${name}'`, { hint: didYouMean(name, names) ?? `sources: ${names.join(', ') || 'none declared'}` });
 }
 
 /** `bronze.shop_customers`: where a stream lands. */

@@ -47,10 +47,12 @@ export interface StreamRunOutcome {
   readonly batches: number;
   readonly changes: SchemaChange[];
   readonly message: string;
-  /** A full refresh was asked for, and the source cannot re-read what it landed: bronze and state were kept. */
-  readonly refreshSkipped?: boolean;
-  /** Nothing has ever landed: the bronze table does not exist, so models reading it fail. */
-  readonly notLanded?: boolean;
+  /**
+   * The step deserves a WARN: dead letters, a full refresh the source could not give (bronze and
+   * state were kept), or nothing ever landed (no bronze table, so the models reading it fail).
+   * `message` says which.
+   */
+  readonly warning: boolean;
 }
 
 export async function ingestStream(src: ResolvedSource, streamName: string, wh: Warehouse, conn: Connection, opts: StreamRunOptions): Promise<StreamRunOutcome> {
@@ -210,7 +212,8 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
       stopped() ? 'stopped by Ctrl-C' : '',
       refreshSkipped ? `not fully refreshed: a ${src.options.type} source cannot re-read all it landed, so its rows and position were kept and it read on from there` : '',
     ].filter(Boolean);
-    return { rows, deadLetters, batches, changes, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}`, ...(refreshSkipped ? { refreshSkipped } : {}), ...(notLanded ? { notLanded: true } : {}) };
+    const warning = deadLetters > 0 || refreshSkipped || notLanded !== undefined;
+    return { rows, deadLetters, batches, changes, warning, message: `ingest ${table.schema}.${table.name}${parts.length ? ` (${parts.join(', ')})` : ''}` };
   } finally {
     await source.close();
   }

@@ -15,7 +15,7 @@ export function ingestExecutor(m: Manifest, sources: readonly ResolvedSource[], 
       const src = sources.find((s) => s.name === node.ingest!.source)!;
       const out = await ingestStream(src, node.ingest.stream, wh, conn, { projectDir: opts.projectDir, signal, fullRefresh: opts.fullRefresh, follow: opts.follow, stop: opts.stop });
       return {
-        status: out.deadLetters > 0 || out.refreshSkipped || out.notLanded ? 'warn' : 'success',
+        status: out.warning ? 'warn' : 'success',
         message: out.message,
         rowsAffected: out.rows,
         failures: out.deadLetters || undefined,

@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../../core/errors.js';
 import { registerSecret } from '../../core/redact.js';
-import { didYouMean } from '../../core/suggest.js';
+import { unknownSource } from '../../ingest/declarations.js';
 import { exportSource, type ExportTarget } from '../../ingest/export.js';
 import { openWarehouse } from '../../storage/registry.js';
 import type { Ctx } from '../context.js';
@@ -19,8 +19,7 @@ export default async function exportCommand(ctx: Ctx, args: unknown[], opts: Rec
   if (kafka && opts.schema) throw new UsageError('--schema names the PostgreSQL schema; Kafka topics are named after the streams', { hint: 'leave --schema out, or export with --postgres' });
   const project = await ctx.project();
   const src = project.sources.find((s) => s.name === name);
-  const names = project.sources.map((s) => s.name);
-  if (!src) throw new UsageError(`unknown source '${name}'`, { hint: didYouMean(name, names) ?? `sources: ${names.join(', ') || 'none declared'}` });
+  if (!src) throw unknownSource(name, project.sources);
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);

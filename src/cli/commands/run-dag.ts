@@ -5,10 +5,9 @@ import { selectNodes } from '../../transform/select.js';
 import { runPlan } from '../../transform/run/runner.js';
 import { writeManifest, writeRunResults } from '../../transform/artifacts.js';
 import { ingestExecutor } from '../../orchestrate/ingest-executor.js';
+import { unknownSource } from '../../ingest/declarations.js';
 import { recordRun } from '../../orchestrate/run-history.js';
 import { redact } from '../../core/redact.js';
-import { UsageError } from '../../core/errors.js';
-import { didYouMean } from '../../core/suggest.js';
 
 const KINDS: Record<string, StepKind[]> = {
   run: ['ingest', 'seed', 'snapshot', 'model', 'test', 'unit_test'],
@@ -29,9 +28,7 @@ export default async function runDag(ctx: Ctx, _args: unknown[], opts: Record<st
   // `smelt ingest shop orders`: positional source names select their streams.
   const positional = (_args[0] as string[] | undefined) ?? [];
   for (const name of positional) {
-    if (!project.sources.some((s) => s.name === name)) {
-      throw new UsageError(`unknown source '${name}'`, { hint: didYouMean(name, project.sources.map((s) => s.name)) ?? `sources: ${project.sources.map((s) => s.name).join(', ') || 'none declared'}` });
-    }
+    if (!project.sources.some((s) => s.name === name)) throw unknownSource(name, project.sources);
   }
   const select = [...(opts.select ?? []), ...positional.map((n) => `source:${n}`)];
   // A bad selector is a usage error before anything opens (or creates) the warehouse.

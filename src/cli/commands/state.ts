@@ -1,6 +1,7 @@
 /** `smelt state show [source]` / `smelt state reset <source> [stream]`: stored ingestion positions. */
 import { UsageError } from '../../core/errors.js';
 import { didYouMean } from '../../core/suggest.js';
+import { unknownSource } from '../../ingest/declarations.js';
 import { ensureStateTables, listStates, resetState } from '../../ingest/state.js';
 import { withConnection } from '../../storage/warehouse.js';
 import type { Ctx } from '../context.js';
@@ -23,8 +24,7 @@ export default async function state(ctx: Ctx, args: unknown[]): Promise<number> 
       const storedStreams = stored.map((r) => r.stream);
       const project = await ctx.project();
       const src = project.sources.find((s) => s.name === source);
-      const names = project.sources.map((s) => s.name);
-      if (!src && !stored.length) throw new UsageError(`unknown source '${source}'`, { hint: didYouMean(source!, names) ?? `sources: ${names.join(', ') || 'none declared'}` });
+      if (!src && !stored.length) throw unknownSource(source!, project.sources);
       const streams = [...new Set([...(src?.streams ?? []), ...storedStreams])];
       if (stream && !streams.includes(stream)) throw new UsageError(`source ${source} has no stream '${stream}'`, { hint: didYouMean(stream, streams) ?? `streams: ${streams.join(', ')}` });
       const n = await resetState(c, wh.dialect, source!, stream);

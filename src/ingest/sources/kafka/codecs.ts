@@ -1,6 +1,6 @@
 /**
  * Decompression of the record batches real producers write with snappy, LZ4 or zstd, which KafkaJS
- * leaves to plug-ins (it throws "not implemented" for them). They are put into smelt's own KafkaJS
+ * leaves to plug-ins (without one it refuses such a batch). They are put into smelt's own KafkaJS
  * codec table, which both decoders use (fetch-response.ts through `codecFor`, and the old
  * message-set one). Pure JavaScript (snappyjs, lz4js, fzstd): nothing to build natively, so the
  * source works wherever Node does. smelt only reads topics, so nothing here compresses.
