@@ -97,8 +97,9 @@ export class BronzeWriter {
    * Loads a lines batch whole (every part), with its state, in one transaction. Undefined when the
    * warehouse hands the lines back (the table does not exist yet, or some line is not one it takes
    * exactly as the record path would): nothing was written, and the caller loads the parts another way.
+   * `started` is called once the warehouse is parsing the rows (JsonLinesLoadInput.started).
    */
-  async loadLines(p: PreparedBatch): Promise<BatchOutcome | undefined> {
+  async loadLines(p: PreparedBatch, started?: () => void): Promise<BatchOutcome | undefined> {
     const shape = await this.loadShape();
     const layout = linesLayout(this.ctx, shape, p);
     if (!layout || !this.conn.loadJsonLines) return undefined;
@@ -107,6 +108,7 @@ export class BronzeWriter {
       // The rows the files replace go first, in the load's transaction; the state with them.
       out = await this.conn.loadJsonLines(this.loadTarget, {
         ...layout,
+        started,
         sameTransaction: async () => {
           for (const part of p.batch.lines!.parts) await this.supersede(part.supersedes, shape);
           if (!this.replace) await writeState(this.conn, this.d, this.source, this.stream.name, p.batch.state, p.batchId);

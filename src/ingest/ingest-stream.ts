@@ -119,20 +119,21 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     /**
      * A lines batch: all parts at once; where the warehouse hands them back, each part on its own;
      * where it hands a single part back, that part's records as ordinary batches, in order.
+     * `reading` starts the read of the next batch: once the warehouse is parsing, or at a commit.
      */
-    const loadLines = async (prepared: PreparedBatch): Promise<void> => {
+    const loadLines = async (prepared: PreparedBatch, reading: () => void): Promise<void> => {
       try {
-        await loadLinesOnce(prepared);
+        await loadLinesOnce(prepared, reading);
       } finally {
         // Files the source wrote for this load (Kafka's batches) are done with, loaded or not.
         for (const part of prepared.batch.lines!.parts) if (part.temporary) await rm(part.path, { force: true });
       }
     };
-    const loadLinesOnce = async (prepared: PreparedBatch): Promise<void> => {
+    const loadLinesOnce = async (prepared: PreparedBatch, reading: () => void): Promise<void> => {
       // A stream whose lines the warehouse keeps handing back (dirty files) is read as records:
       // asking again for every file would only add the cost of each refused statement.
       if (refusals < GIVE_UP_AFTER) {
-        const out = await writer.loadLines(prepared);
+        const out = await writer.loadLines(prepared, reading);
         if (out) {
           refusals = 0;
           return committed(prepared, out);
@@ -142,13 +143,13 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
       const { parts, lineField, lineFields } = prepared.batch.lines!;
       if (parts.length > 1) {
         for (const part of parts) {
-          await loadLinesOnce(await writer.prepare({ records: [], state: snapshot(part.state), lines: { parts: [part], lineField, lineFields } }, randomUUID()));
+          await loadLinesOnce(await writer.prepare({ records: [], state: snapshot(part.state), lines: { parts: [part], lineField, lineFields } }, randomUUID()), reading);
         }
         return;
       }
       for await (const b of parts[0]!.fallback()) {
         const p = await writer.prepare({ ...b, state: snapshot(b.state) }, randomUUID());
-        await committed(p, await writer.load(p));
+        await committed(p, await writer.load(p, reading));
       }
     };
     let next = ahead();
@@ -169,14 +170,17 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
         }
         let started = false;
         const reading = () => {
+          if (started) return;
           next = ahead();
           started = true;
         };
         if (prepared.batch.lines) {
-          // The warehouse parses the lines on its own threads: read ahead (e.g. hash the next file) meanwhile.
-          // Safe as for any batch: a batch prepared against a shape the fallback then changed is prepared again.
+          // The warehouse parses the lines on its own threads: read ahead (e.g. hash the next file,
+          // write Kafka's next lines file) meanwhile, once its statement is on its way: a source's
+          // synchronous work run before that would only delay the load. Safe as for any batch: a
+          // batch prepared against a shape the fallback then changed is prepared again.
+          await loadLines(prepared, reading);
           reading();
-          await loadLines(prepared);
           continue;
         }
         // A file the warehouse parses on its own threads: the source writes the next file meanwhile

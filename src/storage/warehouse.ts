@@ -135,6 +135,12 @@ export interface JsonLinesLoadInput {
    * read the files before it, outside any transaction.
    */
   readonly sameTransaction: () => Promise<void>;
+  /**
+   * Called once, when the statement that loads the rows is on its way to the engine (not when a
+   * load is refused before that): the caller's JavaScript work, such as reading the next batch,
+   * then runs while the engine parses on its own threads instead of before it starts.
+   */
+  readonly started?: () => void;
 }
 
 /**

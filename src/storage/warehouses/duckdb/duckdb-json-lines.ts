@@ -29,10 +29,22 @@ const refuse = (why: string) => `error('${REFUSE}: ${why}')`;
 
 /**
  * JSON that DuckDB's reader takes and JSON.parse does not (DuckDB reads with yyjson's trailing-comma
- * and inf/nan flags): a comma before a closing bracket, a NaN or Infinity literal. A superset (such
- * text inside a string matches too): a false match only sends the lines to the record path.
+ * and inf/nan flags): a comma before a closing bracket, a NaN or Infinity literal (any case, as
+ * yyjson reads them). Supersets (such text inside a string matches too): a false match only sends
+ * the lines to the record path.
  */
-const LENIENT_JSON = String.raw`,[ \t\n\r]*[\]}]|[:,\[][ \t\n\r]*[-+]?(?i:nan|inf)`;
+const TRAILING_COMMA = String.raw`,[ \t\n\r]*[\]}]`;
+const NAN_OR_INF = String.raw`[:,\[][ \t\n\r]*[-+]?(?i:nan|inf)`;
+/** A NaN or Infinity in a value's text: bare, or after a separator inside it. */
+const NAN_OR_INF_VALUE = String.raw`^[-+]?(?i:nan|inf)|${NAN_OR_INF}`;
+/**
+ * Every spelling of NaN and Infinity holds an 'n' or an 'N' (nan, inf, Infinity, INF…) and no JSON
+ * number does: two byte searches that let most values skip the pattern (a regex on every line was a
+ * quarter of a Kafka batch's parse). The line keeps the trailing-comma pattern: the values are
+ * rewritten by then (`[1,]` reads as `[1]`); NaN and Infinity are kept as written, so they are
+ * looked for in the values, where the keys (every one a column's name) are no longer in the text.
+ */
+const mayHoldNanOrInf = (x: string) => `(contains(${x}, 'n') OR contains(${x}, 'N'))`;
 
 /**
  * The value's JSON text `x` (VARCHAR; NULL for a missing key or a JSON null) as a value of column
@@ -43,7 +55,8 @@ const LENIENT_JSON = String.raw`,[ \t\n\r]*[\]}]|[:,\[][ \t\n\r]*[-+]?(?i:nan|in
 function valueOf(x: string, t: LogicalType, column: string): string {
   const j = `CAST(${x} AS JSON)`;
   const first = `ascii(${x})`;
-  const isNumber = `(${first} = 45 OR ${first} BETWEEN 48 AND 57)`;
+  // A JSON number starts with '-' or a digit, as "-Infinity" and "-nan" do: those hold an 'n'.
+  const isNumber = `(${first} = 45 OR ${first} BETWEEN 48 AND 57) AND NOT ${mayHoldNanOrInf(x)}`;
   // DuckDB writes an integer as plain digits; '.', 'e' or 'E' mark any other number.
   const plainDigits = `NOT contains(${x}, '.') AND NOT contains(${x}, 'e') AND NOT contains(${x}, 'E')`;
   const bad = refuse(`column ${column.replace(/'/g, "''")} does not fit`);
@@ -58,9 +71,10 @@ function valueOf(x: string, t: LogicalType, column: string): string {
         `CASE WHEN ${isNumber} AND CAST(${j} AS DOUBLE) = trunc(CAST(${j} AS DOUBLE)) AND abs(CAST(${j} AS DOUBLE)) <= 9007199254740992 THEN CAST(CAST(${j} AS DOUBLE) AS BIGINT) ELSE ${bad} END`,
       ];
       // A decimal of up to 17 characters with no exponent cannot overflow, and both casts round it
-      // correctly; not one that starts '-0' (-0 lands as 0, as the appender's does).
+      // correctly; not one that starts '-0' (-0 lands as 0, as the appender's does), nor "-Infinity"
+      // or "-nan" (a digit follows the sign).
       case 'double': return [
-        `strlen(${x}) <= 17 AND (${first} BETWEEN 48 AND 57 OR (${first} = 45 AND NOT starts_with(${x}, '-0'))) AND NOT contains(${x}, 'e') AND NOT contains(${x}, 'E') THEN CAST(${x} AS DOUBLE)`,
+        `strlen(${x}) <= 17 AND (${first} BETWEEN 48 AND 57 OR (${first} = 45 AND ascii(substr(${x}, 2, 1)) BETWEEN 49 AND 57)) AND NOT contains(${x}, 'e') AND NOT contains(${x}, 'E') THEN CAST(${x} AS DOUBLE)`,
         `CASE WHEN ${isNumber} THEN (CASE WHEN CAST(${j} AS DOUBLE) = 0 THEN 0.0 ELSE CAST(${j} AS DOUBLE) END) ELSE ${bad} END`,
       ];
       // A string with no escape is its text without the quotes (it holds no other quote): no second parse.
@@ -73,7 +87,7 @@ function valueOf(x: string, t: LogicalType, column: string): string {
       // to the record path, where JSON.parse rounds it.
       // `x` is the MAP's JSON value itself here (rowsQuery), already minified: no cast, no second parse.
       case 'json': return [
-        `strlen(${x}) < 16 THEN ${x}`,
+        `${mayHoldNanOrInf(x)} AND regexp_matches(${x}, '${NAN_OR_INF_VALUE}') THEN ${refuse(`column ${column.replace(/'/g, "''")} holds NaN or Infinity`)} WHEN strlen(${x}) < 16 THEN ${x}`,
         `CASE WHEN NOT regexp_matches(${x}, '[0-9]{16}') THEN ${x} ELSE ${bad} END`,
       ];
       default: return ['false THEN NULL', bad];
@@ -142,7 +156,10 @@ export async function loadJsonLinesFile(
       ].map((n) => d.quoteIdent(n));
       let rows: number;
       try {
-        rows = Number((await conn.run(`INSERT INTO ${d.relation(table)} (${names.join(', ')})\n${rowsQuery(d, input, lines)}`)).rowsChanged);
+        // run() hands the statement to DuckDB's threads at once (one native call): the caller's work runs meanwhile.
+        const insert = conn.run(`INSERT INTO ${d.relation(table)} (${names.join(', ')})\n${rowsQuery(d, input, lines)}`);
+        input.started?.();
+        rows = Number((await insert).rowsChanged);
       } catch (e) {
         await conn.run('ROLLBACK');
         return refusal(e);
@@ -232,11 +249,13 @@ function rowsQuery(d: DuckDBDialect, input: JsonLinesLoadInput, lines: string): 
   ];
   // Per line, before its record is looked at: the line ends as JSON.parse and the JS reader see them,
   // no escape that the two parsers decode differently, within max_record_bytes, JSON that JSON.parse takes.
+  // (Typed landing looks for NaN and Infinity in the values, valueOf; raw landing keeps the line.)
   const checks = [
     `WHEN contains(line, chr(13)) THEN ${refuse('CR line end')}`,
     `WHEN strlen(line) > ${Math.floor(input.maxRecordBytes)} THEN ${refuse('record too large')}`,
     `WHEN contains(line, '\\u') AND regexp_matches(line, '\\\\u(0000|[dD][89abAB])') THEN ${refuse('NUL or surrogate escape')}`,
-    `WHEN regexp_matches(line, '${LENIENT_JSON}') THEN ${refuse('a trailing comma, NaN or Infinity')}`,
+    `WHEN regexp_matches(line, '${TRAILING_COMMA}') THEN ${refuse('a trailing comma')}`,
+    ...(input.raw ? [`WHEN ${mayHoldNanOrInf('line')} AND regexp_matches(line, '${NAN_OR_INF}') THEN ${refuse('NaN or Infinity')}`] : []),
   ].join(' ');
   // Raw landing: the line's text as it is, once DuckDB's JSON cast has checked it (a malformed one
   // fails the statement). An object is '{' first: other text (spaces first, too) takes the record path.
