@@ -128,6 +128,8 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
         const t = columns[at]!.type;
         if (fits(v, t, declared.has(key))) { row[at] = toLoadValue(v, t); continue; }
         const got = inferValueType(v);
+        // A declared type is the stream's contract: a value that does not fit it is bad input, not a schema change.
+        if (declared.get(key) === t) { error = `column '${key}' is declared ${t}; got ${JSON.stringify(v)?.slice(0, 80)}`; break; }
         if (options.schema_contract !== 'evolve') { error = `column '${key}' is ${t}; got ${JSON.stringify(v)?.slice(0, 80)} (${got})`; break; }
         const variant = `${key}__${got}`;
         const vi = index.get(variant);

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { parseWith } from '../../../config/validate.js';
 
+/** The column types a files stream may declare (`columns`). */
+export const DECLARABLE_TYPES = ['boolean', 'integer', 'bigint', 'double', 'decimal', 'varchar', 'date', 'timestamp', 'timestamptz', 'json', 'uuid'] as const;
+
 const streamSchema = z
   .object({
     /** Glob relative to the project, e.g. `data/orders/*.csv`. */
@@ -17,6 +20,14 @@ const streamSchema = z
      */
     parse_in_warehouse: z.boolean().default(true),
     primary_key: z.array(z.string()).optional(),
+    /**
+     * Declared column types by field name, e.g. `{ id: 'bigint', amount: 'decimal', paid_at: 'timestamptz' }`.
+     * Those columns land with that type whatever the first file holds: a CSV cell is read as it
+     * (booleans as true/false, t/f, yes/no, 1/0; empty is NULL), and a value that does not fit is a
+     * dead letter with the reason, never coerced. Fields not declared are typed from their values
+     * as usual (CSV: text). Without it, every CSV column is text.
+     */
+    columns: z.record(z.string().min(1), z.enum(DECLARABLE_TYPES)).optional(),
   })
   .strict();
 
@@ -28,6 +39,7 @@ export const filesConfigSchema = z
   })
   .strict();
 
+export type DeclarableType = (typeof DECLARABLE_TYPES)[number];
 export type FilesConfig = z.infer<typeof filesConfigSchema>;
 export type FilesStreamConfig = z.infer<typeof streamSchema>;
 

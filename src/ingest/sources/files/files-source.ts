@@ -102,6 +102,7 @@ export class FilesSource implements Source {
     return Object.entries(this.cfg.streams).map(([name, s]) => ({
       name,
       primaryKey: s.primary_key,
+      columns: s.columns ? Object.entries(s.columns).map(([column, type]) => ({ name: column, type })) : undefined,
       positionFields: [{ name: 'file', type: 'varchar' }, { name: 'line', type: 'bigint' }],
     }));
   }

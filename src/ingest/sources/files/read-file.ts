@@ -7,7 +7,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse';
-import type { FilesStreamConfig } from './config.js';
+import { normalizeName } from '../../bronze-names.js';
+import type { DeclarableType, FilesStreamConfig } from './config.js';
 
 export interface FileRecord {
   readonly line: number;
@@ -22,6 +23,50 @@ export function formatOf(path: string, cfg: FilesStreamConfig): 'csv' | 'ndjson'
   if (/\.json$/i.test(path)) return 'json';
   if (/\.parquet$/i.test(path)) return 'parquet';
   return 'csv';
+}
+
+/** A CSV cell that cannot be read as its column's declared type. */
+class CellError {
+  constructor(readonly message: string) {}
+}
+type CellReader = (cell: string) => unknown;
+
+const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
+const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
+
+/**
+ * How a CSV cell of a declared type is read. Text stays text where the loader takes the type's
+ * text form and checks it (numbers, decimals, dates, uuids: value-types.ts `fits`); spaces around a
+ * value are dropped. Booleans, integers and JSON have no text form there, so they are read here.
+ */
+function cellReader(type: DeclarableType | undefined): CellReader | undefined {
+  switch (type) {
+    case undefined: case 'varchar': return undefined;
+    case 'boolean': return (c) => {
+      const k = c.trim().toLowerCase();
+      return TRUE.has(k) ? true : FALSE.has(k) ? false : new CellError(`got ${JSON.stringify(c.slice(0, 80))} (expected true/false, t/f, yes/no or 1/0)`);
+    };
+    case 'integer': return (c) => {
+      const t = c.trim();
+      return /^[-+]?\d{1,10}$/.test(t) && Math.abs(Number(t)) <= 2147483647 ? Number(t) : new CellError(`got ${JSON.stringify(c.slice(0, 80))} (expected a whole number within ±2147483647)`);
+    };
+    case 'json': return (c) => {
+      try {
+        return JSON.parse(c);
+      } catch (e) {
+        return new CellError(`not JSON (${(e as Error).message})`);
+      }
+    };
+    default: return (c) => c.trim();
+  }
+}
+
+/** The declared column a CSV header names: as written, or under the name bronze gives it (`CustomerID` → `customer_id`). */
+function declaredName(h: string, cfg: FilesStreamConfig): string | undefined {
+  if (!cfg.columns) return undefined;
+  if (h in cfg.columns) return h;
+  const n = normalizeName(h);
+  return Object.keys(cfg.columns).find((k) => normalizeName(k) === n);
 }
 
 async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<FileRecord> {
@@ -47,12 +92,15 @@ async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<Fil
     } as any),
   );
   let header: string[] | undefined;
+  /** Per column, how its text is read: by its declared type, or kept as text. */
+  let cells: (CellReader | undefined)[] = [];
   for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
     while (skipped.length) yield skipped.shift()!;
     const line = rec.info.lines;
     if (!header) {
-      if (cfg.header) { header = rec.record.map((h, i) => h.trim() || `col_${i + 1}`); continue; }
-      header = rec.record.map((_, i) => `col_${i + 1}`);
+      header = cfg.header ? rec.record.map((h, i) => h.trim() || `col_${i + 1}`) : rec.record.map((_, i) => `col_${i + 1}`);
+      cells = header.map((h) => cellReader(cfg.columns?.[declaredName(h, cfg) ?? '']));
+      if (cfg.header) continue;
     }
     const raw = rec.record.join(cfg.delimiter);
     if (rec.record.length !== header.length) {
@@ -64,8 +112,15 @@ async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<Fil
       continue;
     }
     const data: Record<string, unknown> = {};
-    header.forEach((h, i) => { data[h] = rec.record[i] === '' ? null : rec.record[i]; });
-    yield { line, data };
+    let error: string | undefined;
+    header.forEach((h, i) => {
+      const cell = rec.record[i] === '' ? null : rec.record[i]!;
+      const read = cell === null ? undefined : cells[i];
+      const v = read ? read(cell!) : cell;
+      if (v instanceof CellError) error ??= `column '${h}' is declared ${cfg.columns![declaredName(h, cfg)!]}; ${v.message}`;
+      data[h] = v;
+    });
+    yield error ? { line, raw, error } : { line, data };
   }
   while (skipped.length) yield skipped.shift()!;
 }
