@@ -52,6 +52,16 @@ export async function resolveSources(raw: readonly RawSource[]): Promise<Resolve
     for (const s of streams) {
       if (!declared.includes(s)) throw new ConfigError(`sources.${r.name}.include: unknown stream '${s}'`, { location: { file: r.file }, hint: `streams: ${declared.join(', ')}` });
     }
+    // A merge needs a key: where only the config can give one, say so now rather than at the first batch.
+    if (options.disposition === 'merge' && !options.primary_key?.length && conn.declaredKeys) {
+      const keyless = streams.filter((s) => conn.declaredKeys!(config, s).length === 0);
+      if (keyless.length) {
+        throw new ConfigError(`sources.${r.name}: disposition 'merge' needs a primary key, and stream${keyless.length > 1 ? 's' : ''} ${keyless.map((s) => `'${s}'`).join(', ')} ${keyless.length > 1 ? 'have' : 'has'} none`, {
+          location: { file: r.file, line: r.locate?.(['disposition']) },
+          hint: `add primary_key: ['id'] to the source (or to each stream, where its connector takes one), or use disposition 'append'`,
+        });
+      }
+    }
     out.push({ name: r.name, file: r.file, options, connectorConfig: connector, streams, config });
   }
   return out;

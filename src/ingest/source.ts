@@ -198,5 +198,11 @@ export interface SourceConnector<Cfg = unknown> {
   parseConfig(raw: unknown): Cfg;
   /** Stream names the config declares, without I/O: compile uses them to put streams in the DAG. */
   declaredStreams(config: Cfg): string[];
+  /**
+   * A stream's primary key as the config states it, without I/O, for the checks `smelt check` can
+   * make (a merge stream with no key). Leave it out where the source finds keys itself (a
+   * database's catalog, the generator's own streams).
+   */
+  declaredKeys?(config: Cfg, stream: string): readonly string[];
   create(config: Cfg, ctx: SourceContext): Promise<Source>;
 }

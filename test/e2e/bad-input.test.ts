@@ -82,6 +82,17 @@ describe('compile and config errors: exit 2, file:line, a hint, and no database 
     expectUserError(cli(p, ['check']), /models\.marts\.materialized: "tabel" is not valid/, `${p.dir}/smelt.config.ts:4`, "did you mean 'table'?");
   });
 
+  it('a merge source whose streams have no primary key is refused by check, at the disposition line', () => {
+    const config = (key: string) => `import { defineConfig } from 'smelt';\nexport default defineConfig({\n  name: 'bad',\n  sources: {\n    drop: {\n      type: 'files',\n      disposition: 'merge',\n      streams: { orders: { path: 'in/*.csv'${key} }, refunds: { path: 'in/r*.csv' } },\n    },\n  },\n} as any);\n`;
+    const p = project({ 'smelt.config.ts': config('') });
+    expectUserError(cli(p, ['check']), "sources.drop: disposition 'merge' needs a primary key, and streams 'orders', 'refunds' have none", `${p.dir}/smelt.config.ts:7`, /add primary_key: \['id'\] to the source/);
+    const q = project({ 'smelt.config.ts': config(", primary_key: ['id']") });
+    expectUserError(cli(q, ['check']), "sources.drop: disposition 'merge' needs a primary key, and stream 'refunds' has none", `${q.dir}/smelt.config.ts:7`, /add primary_key/);
+    // A key on the source covers every stream.
+    const k = project({ 'smelt.config.ts': config('').replace("disposition: 'merge',", "disposition: 'merge', primary_key: ['id'],") });
+    expectExit(cli(k, ['check']), 0);
+  });
+
   it('invalid template syntax points at the tag', () => {
     const p = project({ 'models/x.sql': 'select 1\n{% if true %}\n, 2' });
     expectUserError(cli(p, ['check']), "'{% if %}' is never closed: expected '{% endif %}'", 'models/x.sql:2:1', "add '{% endif %}' where the block ends");

@@ -9,6 +9,7 @@ export const filesConnector: SourceConnector<FilesConfig> = {
   capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: false, replayable: true },
   parseConfig: parseFilesConfig,
   declaredStreams: (c) => Object.keys(c.streams),
+  declaredKeys: (c, s) => c.streams[s]?.primary_key ?? [],
   create: async (c, ctx) => new FilesSource(c, ctx),
 };
 export type { FilesConfig } from './config.js';

@@ -9,6 +9,7 @@ export const httpConnector: SourceConnector<HttpConfig> = {
   capabilities: { incremental: true, continuous: false, externalCommit: false, typedColumns: false, replayable: false },
   parseConfig: parseHttpConfig,
   declaredStreams: (c) => Object.keys(c.streams),
+  declaredKeys: (c, s) => c.streams[s]?.primary_key ?? [],
   create: async (c, ctx) => new HttpSource(c, ctx),
 };
 export type { HttpConfig } from './config.js';

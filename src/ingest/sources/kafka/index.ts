@@ -9,6 +9,7 @@ export const kafkaConnector: SourceConnector<KafkaConfig> = {
   capabilities: { incremental: true, continuous: true, externalCommit: true, typedColumns: false, replayable: false },
   parseConfig: parseKafkaConfig,
   declaredStreams: (c) => c.topics.map(streamNameOf),
+  declaredKeys: () => [],
   create: async (c, ctx) => new KafkaSource(c, ctx),
 };
 export type { KafkaConfig } from './config.js';
