@@ -78,8 +78,9 @@ describe('files → bronze through `smelt ingest`', () => {
         semi: { path: 'data/semi.csv', delimiter: ';', header: false },
         latin: { path: 'data/latin.csv', encoding: 'latin1' },
         wrong: { path: 'data/wrong.csv' },
+        dup: { path: 'data/dup.csv' },
       }),
-      { 'data/semi.csv': '1;a;x\n2;b;y\n' },
+      { 'data/semi.csv': '1;a;x\n2;b;y\n', 'data/dup.csv': 'id,id,name\n1,2,x\n' },
     );
     writeFileSync(join(p.dir, 'data/latin.csv'), Buffer.from('id,city\n1,Zürich\n2,Besançon\n', 'latin1'));
     // Read as UTF-8, the latin1 bytes are invalid: those rows are dead letters, the rest loads.
@@ -91,6 +92,8 @@ describe('files → bronze through `smelt ingest`', () => {
       { col_1: '2', col_2: 'b', col_3: 'y' },
     ]);
     expect(await col(p.dir, 'SELECT city FROM bronze.shop_latin ORDER BY id')).toEqual(['Zürich', 'Besançon']);
+    // A repeated header name keeps both columns, named as DuckDB's CSV reader names them.
+    expect(await sql(p.dir, 'SELECT id, id_1, name FROM bronze.shop_dup')).toEqual([{ id: '1', id_1: '2', name: 'x' }]);
     expect(await col(p.dir, 'SELECT id FROM bronze.shop_wrong ORDER BY id')).toEqual(['1', '4']);
     expect(await sql(p.dir, `SELECT position, error FROM smelt_state.dead_letters WHERE stream = 'wrong' ORDER BY position`)).toEqual([
       { position: '{"file":"data/wrong.csv","line":3}', error: 'invalid UTF-8' },

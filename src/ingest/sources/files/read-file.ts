@@ -98,7 +98,7 @@ async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<Fil
     while (skipped.length) yield skipped.shift()!;
     const line = rec.info.lines;
     if (!header) {
-      header = cfg.header ? rec.record.map((h, i) => h.trim() || `col_${i + 1}`) : rec.record.map((_, i) => `col_${i + 1}`);
+      header = uniqueNames(cfg.header ? rec.record.map((h, i) => h.trim() || `col_${i + 1}`) : rec.record.map((_, i) => `col_${i + 1}`));
       cells = header.map((h) => cellReader(cfg.columns?.[declaredName(h, cfg) ?? '']));
       if (cfg.header) continue;
     }
@@ -123,6 +123,21 @@ async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<Fil
     yield error ? { line, raw, error } : { line, data };
   }
   while (skipped.length) yield skipped.shift()!;
+}
+
+/**
+ * A header's names made unique as DuckDB's CSV reader does (`id, id` → `id, id_1`): a repeated name
+ * would otherwise keep only its last column's values.
+ */
+export function uniqueNames(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return names.map((n) => {
+    let name = n;
+    // Case-insensitively: warehouses fold case (DuckDB's `Id` and `id` are one column).
+    for (let k = 1; seen.has(name.toLowerCase()); k++) name = `${n}_${k}`;
+    seen.add(name.toLowerCase());
+    return name;
+  });
 }
 
 /** Not blank: some byte other than JSON whitespace (space, tab). A line of NBSP (0xA0) is a record, and a bad one. */
