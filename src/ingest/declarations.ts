@@ -7,7 +7,7 @@ import { ConfigError, UsageError } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import { parseWith } from '../config/validate.js';
 import { getSourceConnector } from './registry.js';
-import { ingestOptionsSchema, splitDeclaration, type SourceDeclaration } from './source-config.js';
+import { COMMON_KEYS, ingestOptionsSchema, splitDeclaration, type SourceDeclaration } from './source-config.js';
 
 export interface RawSource {
   readonly name: string;
@@ -43,7 +43,7 @@ export async function resolveSources(raw: readonly RawSource[]): Promise<Resolve
       config = conn.parseConfig(connector);
     } catch (e) {
       if (e instanceof ConfigError && !e.location) {
-        throw new ConfigError(`sources.${r.name}: ${e.message}`, { location: { file: r.file, line: e.keyPath && r.locate?.(e.keyPath) }, hint: e.hint });
+        throw new ConfigError(`sources.${r.name}: ${e.message}`, { location: { file: r.file, line: e.keyPath && r.locate?.(e.keyPath) }, hint: withCommonOptions(e) });
       }
       throw e;
     }
@@ -78,3 +78,14 @@ export const streamTable = (s: Pick<ResolvedSource, 'name' | 'options'>, stream:
   schema: s.options.schema,
   name: `${s.options.table_prefix ?? `${s.name}_`}${stream}`,
 });
+
+/**
+ * The connector's schema sees only its own options, so an unknown one gets a hint from those alone:
+ * a typo of a common option (`batch_sise`) is matched against the common options too.
+ */
+function withCommonOptions(e: ConfigError): string | undefined {
+  const key = e.keyPath?.length === 1 && /^unknown option '/.test(e.message) ? String(e.keyPath[0]) : undefined;
+  if (key === undefined || (e.hint && !e.hint.startsWith('valid options:'))) return e.hint;
+  const common = [...COMMON_KEYS].sort();
+  return didYouMean(key, common) ?? `${e.hint ?? 'valid options: none'}; common to every source: ${common.join(', ')}`;
+}

@@ -38,7 +38,7 @@ export interface SourceDeclaration {
   readonly connectorConfig: Record<string, unknown>;
 }
 
-const COMMON_KEYS = new Set(Object.keys(ingestOptionsSchema.shape).filter((k) => k !== 'type'));
+export const COMMON_KEYS: ReadonlySet<string> = new Set(Object.keys(ingestOptionsSchema.shape).filter((k) => k !== 'type'));
 
 /** Splits a raw declaration into common options and connector settings. */
 export function splitDeclaration(raw: Record<string, unknown>): { common: Record<string, unknown>; connector: Record<string, unknown> } {

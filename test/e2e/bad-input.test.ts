@@ -93,6 +93,15 @@ describe('compile and config errors: exit 2, file:line, a hint, and no database 
     expectExit(cli(k, ['check']), 0);
   });
 
+  it('a typo of an option common to every source is matched against those options, at its line', () => {
+    const config = (opt: string) => `import { defineConfig } from 'smelt';\nexport default defineConfig({\n  name: 'bad',\n  sources: {\n    drop: {\n      type: 'files',\n      ${opt}: 10,\n      streams: { orders: { path: 'in/*.csv' } },\n    },\n  },\n} as any);\n`;
+    const p = project({ 'smelt.config.ts': config('batch_sise') });
+    expectUserError(cli(p, ['check']), "sources.drop: unknown option 'batch_sise'", `${p.dir}/smelt.config.ts:7`, "did you mean 'batch_size'?");
+    // Nothing close: the connector's options and the common ones are listed.
+    const q = project({ 'smelt.config.ts': config('zzzzzz') });
+    expectUserError(cli(q, ['check']), "sources.drop: unknown option 'zzzzzz'", `${q.dir}/smelt.config.ts:7`, /valid options: .*streams.*; common to every source: .*batch_size.*disposition/);
+  });
+
   it('invalid template syntax points at the tag', () => {
     const p = project({ 'models/x.sql': 'select 1\n{% if true %}\n, 2' });
     expectUserError(cli(p, ['check']), "'{% if %}' is never closed: expected '{% endif %}'", 'models/x.sql:2:1', "add '{% endif %}' where the block ends");
