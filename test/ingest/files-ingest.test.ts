@@ -79,10 +79,13 @@ describe('files → bronze through `smelt ingest`', () => {
         latin: { path: 'data/latin.csv', encoding: 'latin1' },
         wrong: { path: 'data/wrong.csv' },
         dup: { path: 'data/dup.csv' },
+        doc: { path: 'data/doc.json' },
+        doc_latin: { path: 'data/doc.json', encoding: 'latin1' },
       }),
       { 'data/semi.csv': '1;a;x\n2;b;y\n', 'data/dup.csv': 'id,id,name\n1,2,x\n' },
     );
     writeFileSync(join(p.dir, 'data/latin.csv'), Buffer.from('id,city\n1,Zürich\n2,Besançon\n', 'latin1'));
+    writeFileSync(join(p.dir, 'data/doc.json'), Buffer.from('[{"id":1,"city":"Zürich"}]', 'latin1'));
     // Read as UTF-8, the latin1 bytes are invalid: those rows are dead letters, the rest loads.
     writeFileSync(join(p.dir, 'data/wrong.csv'), Buffer.concat([Buffer.from('id,city\n1,ok\n2,'), Buffer.from('Zürich', 'latin1'), Buffer.from('\n3,x,extra\n4,fine\n')]));
     const r = smelt(p.dir, ['ingest']);
@@ -92,6 +95,11 @@ describe('files → bronze through `smelt ingest`', () => {
       { col_1: '2', col_2: 'b', col_3: 'y' },
     ]);
     expect(await col(p.dir, 'SELECT city FROM bronze.shop_latin ORDER BY id')).toEqual(['Zürich', 'Besançon']);
+    // A JSON document with bytes that are not UTF-8 is one dead letter; read as latin1 it lands.
+    expect(await sql(p.dir, `SELECT position, error FROM smelt_state.dead_letters WHERE stream = 'doc'`)).toEqual([
+      { position: '{"file":"data/doc.json","line":1}', error: "invalid UTF-8 (set encoding: 'latin1' for a Latin-1 file)" },
+    ]);
+    expect(await col(p.dir, 'SELECT city FROM bronze.shop_doc_latin')).toEqual(['Zürich']);
     // A repeated header name keeps both columns, named as DuckDB's CSV reader names them.
     expect(await sql(p.dir, 'SELECT id, id_1, name FROM bronze.shop_dup')).toEqual([{ id: '1', id_1: '2', name: 'x' }]);
     expect(await col(p.dir, 'SELECT id FROM bronze.shop_wrong ORDER BY id')).toEqual(['1', '4']);

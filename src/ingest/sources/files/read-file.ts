@@ -4,6 +4,7 @@
  * yielded as bad records with a reason, never thrown, so one bad row cannot
  * stop the file.
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse';
@@ -191,8 +192,15 @@ async function* readNdjson(path: string, cfg: FilesStreamConfig): AsyncIterable<
   }
 }
 
-async function* readJson(path: string): AsyncIterable<FileRecord> {
-  const text = await readFile(path, 'utf8');
+async function* readJson(path: string, cfg: FilesStreamConfig): AsyncIterable<FileRecord> {
+  const bytes = await readFile(path);
+  // One document: bytes that are not UTF-8 make the whole file one dead letter, as a bad line does in NDJSON
+  // (decoded as it is, they would land as U+FFFD).
+  const text = bytes.toString(cfg.encoding === 'latin1' ? 'latin1' : 'utf8');
+  if (cfg.encoding !== 'latin1' && !isUtf8(bytes)) {
+    yield { line: 1, raw: text, error: "invalid UTF-8 (set encoding: 'latin1' for a Latin-1 file)" };
+    return;
+  }
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -225,7 +233,7 @@ export async function* readRecordChunks(path: string, cfg: FilesStreamConfig): A
     return;
   }
   let out: FileRecord[] = [];
-  for await (const r of format === 'json' ? readJson(path) : format === 'parquet' ? readParquet(path) : readCsv(path, cfg)) {
+  for await (const r of format === 'json' ? readJson(path, cfg) : format === 'parquet' ? readParquet(path) : readCsv(path, cfg)) {
     out.push(r);
     if (out.length >= 1000) {
       yield out;
