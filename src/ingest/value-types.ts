@@ -17,6 +17,21 @@ export function inferValueType(v: unknown): LogicalType {
 
 const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
+/** Bronze's decimal is DECIMAL(38, 9): 29 digits before the point. A larger value fails the whole load in DuckDB. */
+const DECIMAL_LIMIT = 1e29;
+
+/**
+ * Text that starts with a real calendar day (`2024-02-29`, not `2024-02-30`). Date.parse rolls an
+ * impossible day over into the next month, and the warehouse would refuse it for the whole batch.
+ */
+function isCalendarDate(v: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(v);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= (mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31);
+}
+
 /**
  * Does `v` fit a column of type `t` without a lossy or surprising conversion? `declared`: the source
  * declares the column's type, and text is then its wire form (PostgreSQL's int8 and numeric, dates).
@@ -30,9 +45,9 @@ export function fits(v: unknown, t: LogicalType, declared = true): boolean {
     case 'integer': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647) || (typeof v === 'bigint' && v <= 2147483647n && v >= -2147483648n);
     case 'bigint': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63) || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt(v) < 2n ** 63n && BigInt(v) >= -(2n ** 63n));
     case 'double': return typeof v === 'number' || (typeof v === 'string' && NUMERIC.test(v));
-    case 'decimal': return (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'bigint' || (typeof v === 'string' && NUMERIC.test(v));
+    case 'decimal': return (typeof v === 'number' && Math.abs(v) < DECIMAL_LIMIT) || (typeof v === 'bigint' && (v < 0n ? -v : v) < BigInt(DECIMAL_LIMIT)) || (typeof v === 'string' && NUMERIC.test(v) && Math.abs(Number(v)) < DECIMAL_LIMIT);
     case 'date': case 'timestamp': case 'timestamptz':
-      return v instanceof Date || (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : v.replace(' ', 'T'))));
+      return v instanceof Date || (typeof v === 'string' && isCalendarDate(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : v.replace(' ', 'T'))));
     case 'uuid': return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
     case 'blob': return v instanceof Uint8Array;
     case 'json': return true;
