@@ -99,3 +99,28 @@ describe('normalizeBatch, rejectsNul', () => {
     expect(raw('typed', records).rows).toHaveLength(4);
   });
 });
+
+describe('normalizeBatch, exact JSON numbers (typed landing)', () => {
+  it('keeps integers past 2^53 exact, types those past 2^63 as decimal, and dead-letters numbers out of a double range', () => {
+    const n = raw('typed', [
+      at(0, { raw: '{"id": 9007199254740993, "big": 36893488147419103232, "nested": {"n": 12345678901234567890}, "phone": "0123456789012345678"}' }),
+      at(1, { raw: '{"id": 1e400}' }),
+      at(2, { raw: '{"id": 2, "tiny": -1.5e-400}' }),
+      at(3, { raw: '{"id": 3, "id": 9223372036854775807}' }), // a repeated key: the last one wins, as JSON.parse reads it
+    ], { options: { landing: 'typed', schema_contract: 'evolve', max_record_bytes: 1024 } });
+    expect(n.columns).toEqual([
+      { name: 'id', type: 'bigint' },
+      { name: 'big', type: 'decimal' },
+      { name: 'nested', type: 'json' },
+      { name: 'phone', type: 'varchar' },
+    ]);
+    expect(n.rows).toEqual([
+      [9007199254740993n, 36893488147419103232n, '{"n":12345678901234567890}', '0123456789012345678'],
+      [9223372036854775807n, null, null, null],
+    ]);
+    expect(n.deadLetters.map((d) => [d.position.offset, d.error])).toEqual([
+      [1, "number 1e400 is out of a double's range"],
+      [2, "number -1.5e-400 is out of a double's range"],
+    ]);
+  });
+});

@@ -89,7 +89,7 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
         continue;
       }
     }
-    const parsed = parseRecord(r, options.max_record_bytes);
+    const parsed = parseRecord(r, options.max_record_bytes, options.landing !== 'raw');
     if (!parsed.data) {
       deadLetters.push({ position: r.position, error: parsed.error!, payload: payloadText(r) });
       continue;

@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { LogicalType } from '../core/types.js';
+import { exactJson } from './exact-json.js';
 import type { SourceRecord } from './source.js';
 
 /** Bytes of a raw payload kept with a dead letter. */
@@ -30,8 +31,11 @@ function recordText(raw: string | Uint8Array, maxBytes: number): { text: string 
   return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
 }
 
-/** Parses raw text/bytes as a JSON object (with the text it parsed). Returns an error string on failure. */
-export function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<string, unknown>; text?: string; error?: string } {
+/**
+ * Parses raw text/bytes as a JSON object (with the text it parsed). Returns an error string on
+ * failure. `exact`: numbers must keep their value (typed landing); raw landing keeps the text.
+ */
+export function parseRecord(r: SourceRecord, maxBytes: number, exact = true): { data?: Record<string, unknown>; text?: string; error?: string } {
   if (r.error) return { error: r.error };
   if (r.data) return { data: r.data };
   if (r.raw === undefined) return { error: 'empty record' };
@@ -40,7 +44,9 @@ export function parseRecord(r: SourceRecord, maxBytes: number): { data?: Record<
   try {
     const v = JSON.parse(t.text);
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return { error: `expected a JSON object, got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}` };
-    return { data: v, text: t.text };
+    if (!exact) return { data: v, text: t.text };
+    const x = exactJson(t.text, v);
+    return 'error' in x ? x : { data: x.value as Record<string, unknown>, text: t.text };
   } catch (e) {
     return { error: `malformed JSON: ${(e as Error).message}` };
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogicalType } from '../core/types.js';
-import { fits } from './value-types.js';
+import { fits, inferValueType } from './value-types.js';
 
 /** Each case: a value, the declared type, whether it fits. */
 const check = (cases: [unknown, LogicalType, boolean][]) => {
@@ -22,5 +22,17 @@ describe('fits: a declared value the warehouse would refuse for the whole batch 
       ['123456789012345678901234567890', 'decimal', false], ['1e400', 'decimal', false], ['1e28', 'decimal', true],
       [Number.POSITIVE_INFINITY, 'decimal', false], [10n ** 30n, 'decimal', false], [-(10n ** 20n), 'decimal', true],
     ]);
+  });
+
+  it('bigint: a BigInt only within 64 bits', () => {
+    check([
+      [2n ** 63n - 1n, 'bigint', true], [-(2n ** 63n), 'bigint', true], [2n ** 63n, 'bigint', false], ['9223372036854775808', 'bigint', false],
+    ]);
+  });
+});
+
+describe('inferValueType: an exact integer past 64 bits is a decimal, past DECIMAL(38, 9) a double', () => {
+  it('types', () => {
+    expect([2n ** 53n + 1n, 2n ** 63n, -(10n ** 28n), 10n ** 29n, 9007199254740993].map(inferValueType)).toEqual(['bigint', 'decimal', 'decimal', 'double', 'bigint']);
   });
 });

@@ -4,21 +4,27 @@
  * `duckdb-json-lines.ts` mirrors these rules in SQL (and its test holds the two together).
  */
 import type { LogicalType } from '../core/types.js';
+import { stringifyWithBigInts } from './exact-json.js';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/** Bronze's decimal is DECIMAL(38, 9): 29 digits before the point. A larger value fails the whole load in DuckDB. */
+const DECIMAL_LIMIT = 1e29;
+const DECIMAL_LIMIT_N = 10n ** 29n;
 
 export function inferValueType(v: unknown): LogicalType {
   if (typeof v === 'boolean') return 'boolean';
-  if (typeof v === 'bigint') return 'bigint';
+  // An integer JSON held past 2^63 (parsed exactly as BigInt) fits a decimal, and past that only a double.
+  if (typeof v === 'bigint') return v >= INT64_MIN && v <= INT64_MAX ? 'bigint' : (v < 0n ? -v : v) < DECIMAL_LIMIT_N ? 'decimal' : 'double';
   if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 2 ** 63 ? 'bigint' : 'double';
   if (v instanceof Date) return 'timestamptz';
   if (v instanceof Uint8Array) return 'blob';
   if (typeof v === 'object') return 'json';
   return 'varchar';
 }
-
-const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
-
-/** Bronze's decimal is DECIMAL(38, 9): 29 digits before the point. A larger value fails the whole load in DuckDB. */
-const DECIMAL_LIMIT = 1e29;
 
 /**
  * Text that starts with a real calendar day (`2024-02-29`, not `2024-02-30`). Date.parse rolls an
@@ -43,9 +49,9 @@ export function fits(v: unknown, t: LogicalType, declared = true): boolean {
   switch (t) {
     case 'boolean': return typeof v === 'boolean';
     case 'integer': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647) || (typeof v === 'bigint' && v <= 2147483647n && v >= -2147483648n);
-    case 'bigint': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63) || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt(v) < 2n ** 63n && BigInt(v) >= -(2n ** 63n));
+    case 'bigint': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63) || (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) || (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt(v) <= INT64_MAX && BigInt(v) >= INT64_MIN);
     case 'double': return typeof v === 'number' || (typeof v === 'string' && NUMERIC.test(v));
-    case 'decimal': return (typeof v === 'number' && Math.abs(v) < DECIMAL_LIMIT) || (typeof v === 'bigint' && (v < 0n ? -v : v) < BigInt(DECIMAL_LIMIT)) || (typeof v === 'string' && NUMERIC.test(v) && Math.abs(Number(v)) < DECIMAL_LIMIT);
+    case 'decimal': return (typeof v === 'number' && Math.abs(v) < DECIMAL_LIMIT) || (typeof v === 'bigint' && (v < 0n ? -v : v) < DECIMAL_LIMIT_N) || (typeof v === 'string' && NUMERIC.test(v) && Math.abs(Number(v)) < DECIMAL_LIMIT);
     case 'date': case 'timestamp': case 'timestamptz':
       return v instanceof Date || (typeof v === 'string' && isCalendarDate(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : v.replace(' ', 'T'))));
     case 'uuid': return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
@@ -68,20 +74,22 @@ export function toLoadValue(v: unknown, t: LogicalType): unknown {
 /** A database row with bytes in it (bytea, BLOB): their own toJSON writes `{"type":"Buffer","data":[…]}`. */
 const holdsBytes = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).some((x) => x instanceof Uint8Array);
 
-/** Bytes as base64 (as typed landing stores them), BigInt as its digits. `this[k]` is the value before its toJSON. */
-function jsonReplacer(this: Record<string, unknown>, k: string, x: unknown): unknown {
+/** Bytes as base64 (as typed landing stores them). `this[k]` is the value before its toJSON. */
+function bytesReplacer(this: Record<string, unknown>, k: string, x: unknown): unknown {
   const raw = this[k];
-  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
-  return typeof x === 'bigint' ? x.toString() : x;
+  return raw instanceof Uint8Array ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : x;
 }
 
-/** JSON text of a value; a replacer only when needed (bytes, BigInt), as it makes JSON.stringify several times slower. */
+/**
+ * JSON text of a value; a replacer only when needed (bytes), as it makes JSON.stringify several
+ * times slower. A BigInt (an integer JSON held past 2^53, a database's int8) is written as its
+ * digits, a JSON number.
+ */
 function toJsonText(v: unknown): string {
-  if (holdsBytes(v)) return JSON.stringify(v, jsonReplacer);
   try {
-    return JSON.stringify(v);
+    return holdsBytes(v) ? JSON.stringify(v, bytesReplacer) : JSON.stringify(v);
   } catch (e) {
-    if (!(e instanceof TypeError)) throw e;
-    return JSON.stringify(v, jsonReplacer);
+    if (!(e instanceof TypeError) || !/BigInt/i.test(e.message)) throw e;
+    return stringifyWithBigInts(v, bytesReplacer);
   }
 }

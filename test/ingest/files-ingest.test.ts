@@ -236,6 +236,18 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(await col(p.dir, 'SELECT column_name FROM smelt_state.schema_changes ORDER BY 1')).toEqual(['id__varchar', 'price__varchar', 'zip__varchar']);
   });
 
+  it('JSON numbers keep their value: integers past 2^53 exact, past 2^63 as decimal; 1e400 is a dead letter', async () => {
+    const p = project(files({ ev: { path: 'data/*.ndjson' } }), {
+      'data/1.ndjson': '{"id": 9007199254740993, "big": 36893488147419103232, "meta": {"n": 12345678901234567890}}\n{"id": 2, "x": 1e400}\n{"id": 3, "note": "01234567890123456789"}\n',
+    });
+    smelt(p.dir, ['ingest']);
+    expect(await sql(p.dir, 'SELECT CAST(id AS VARCHAR) AS id, CAST(big AS VARCHAR) AS big, CAST(meta AS VARCHAR) AS meta, note FROM bronze.shop_ev ORDER BY _smelt_line')).toEqual([
+      { id: '9007199254740993', big: '36893488147419103232.000000000', meta: '{"n":12345678901234567890}', note: null },
+      { id: '3', big: null, meta: null, note: '01234567890123456789' },
+    ]);
+    expect(await sql(p.dir, 'SELECT error FROM smelt_state.dead_letters')).toEqual([{ error: "number 1e400 is out of a double's range" }]);
+  });
+
   it('schema contract freeze: records that change the schema become dead letters with the reason', async () => {
     const p = project(files({ ev: { path: 'data/*.ndjson' } }, { schema_contract: 'freeze' }), { 'data/1.ndjson': ndjson([{ id: 1, amount: 10 }]) });
     smelt(p.dir, ['ingest']); // the first load defines the frozen schema

@@ -50,8 +50,8 @@ function valueOf(x: string, t: LogicalType, column: string): string {
     switch (t) {
       case 'boolean': return [`${x} = 'true' THEN true WHEN ${x} = 'false' THEN false`, bad];
       // An integer of up to 15 characters is exact as JSON.parse's double. Else: a JSON number that
-      // is an integer, as JSON.parse reads it (a double); beyond 2^53 the record path's text form of
-      // that double differs from its value, so those lines take that path.
+      // is an integer up to 2^53; beyond it those lines take the record path, which reads the
+      // integer exactly (a BigInt) and decides its type there (bigint, or a decimal past 2^63).
       case 'bigint': return [
         `strlen(${x}) <= 15 AND ${isNumber} AND ${plainDigits} THEN CAST(${x} AS BIGINT)`,
         `CASE WHEN ${isNumber} AND CAST(${j} AS DOUBLE) = trunc(CAST(${j} AS DOUBLE)) AND abs(CAST(${j} AS DOUBLE)) <= 9007199254740992 THEN CAST(CAST(${j} AS DOUBLE) AS BIGINT) ELSE ${bad} END`,
@@ -69,8 +69,8 @@ function valueOf(x: string, t: LogicalType, column: string): string {
         `${first} = 34 AND NOT contains(${x}, '\\') THEN substr(${x}, 2, length(${x}) - 2)`,
         `CASE WHEN ${first} = 34 THEN ${j} ->> '$' ELSE ${bad} END`,
       ];
-      // Nested values as minified JSON, as JSON.stringify writes them; an integer of 16+ digits is left
-      // to the record path, where JSON.parse rounds it.
+      // Nested values as minified JSON, as JSON.stringify writes them; a value with 16+ digits in a
+      // row is left to the record path, which keeps such an integer's digits.
       // `x` is the MAP's JSON value itself here (rowsQuery), already minified: no cast, no second parse.
       case 'json': return [
         `${mayHoldNanOrInf(x)} AND regexp_matches(${x}, '${NAN_OR_INF_VALUE}') THEN ${refuse(`column ${column.replace(/'/g, "''")} holds NaN or Infinity`)} WHEN strlen(${x}) < 16 THEN ${x}`,
