@@ -24,6 +24,9 @@ const NUMERIC_TYPES = new Set(['integer', 'bigint', 'decimal', 'double', 'boolea
 export const mysqlSyntax: SqlSyntax = {
   quote,
   literal: (text: string, c: SqlColumn) => {
+    // A FLOAT holds 0.3 as 0.30000001…, which is greater than the DOUBLE literal 0.3: the stored
+    // cursor would re-read its own row on every run. Compared as a FLOAT, it is equal.
+    if (c.castType === 'float' && NUMBER.test(text)) return `CAST(${text} AS FLOAT)`;
     if (NUMERIC_TYPES.has(c.type) && NUMBER.test(text)) return text;
     if (c.type === 'blob' && /^[0-9a-f]*$/i.test(text)) return `X'${text}'`;
     return mysql.escape(text);

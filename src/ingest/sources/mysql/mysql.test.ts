@@ -72,6 +72,8 @@ describe('mysql source', () => {
     await q('CREATE TABLE ties (id int PRIMARY KEY, updated_at timestamp(6) NOT NULL)');
     await q('INSERT INTO ties VALUES ?', [range(1, 100).map((i) => [i, '2024-06-01 12:00:00'])]);
     await q('CREATE TABLE late (id int PRIMARY KEY, updated_at datetime(6) NOT NULL DEFAULT NOW(6))');
+    await q('CREATE TABLE scores (id int PRIMARY KEY, score float NOT NULL)');
+    await q('INSERT INTO scores VALUES (1, 0.1), (2, 0.3), (3, 0.3)');
   });
   afterAll(async () => {
     await db?.drop();
@@ -109,6 +111,21 @@ describe('mysql source', () => {
         const after = idsOf(await readAll(src, s, JSON.parse(JSON.stringify(all[cut - 1]!.state)), 30));
         expect(sorted([...idsOf(all.slice(0, cut)), ...after])).toEqual(range(1, 100));
       }
+    } finally {
+      await src.close();
+    }
+  });
+
+  it('a FLOAT cursor resumes after its last value (0.3 as a FLOAT is more than 0.3 as a DOUBLE)', async () => {
+    const { src, streams } = await open({ type: 'mysql', url: db.url, tables: [{ name: 'scores', cursor: 'score' }] });
+    try {
+      const s = streams.get('scores')!;
+      const all = await readAll(src, s, undefined, 10);
+      expect(idsOf(all)).toEqual([1, 2, 3]);
+      const state = JSON.parse(JSON.stringify(all.at(-1)!.state));
+      expect(idsOf(await readAll(src, s, state, 10))).toEqual([]);
+      await q('INSERT INTO scores VALUES (4, 0.3), (5, 0.5)');
+      expect(idsOf(await readAll(src, s, state, 10))).toEqual([4, 5]);
     } finally {
       await src.close();
     }
