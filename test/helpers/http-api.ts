@@ -133,10 +133,10 @@ export const sourceConfig = (base: string, style: string, extra: Record<string, 
 });
 
 /** A source with a fake clock: sleeps are logged (in the server's log too, to see the order) and return at once. */
-export function harness(api: Api, raw: Record<string, unknown>) {
+export function harness(api: Api, raw: Record<string, unknown>, sourceName = 'api') {
   let clock = 1_000_000;
   const sleeps: number[] = [];
-  const src = new HttpSource(httpConnector.parseConfig(raw), { projectDir: process.cwd(), sourceName: 'api' }, {
+  const src = new HttpSource(httpConnector.parseConfig(raw), { projectDir: process.cwd(), sourceName }, {
     now: () => clock,
     random: () => 1,
     sleep: async (ms) => {

@@ -79,15 +79,28 @@ function describeNetworkError(e: unknown): string {
   return String(e);
 }
 
+/**
+ * The next request slot under `rate_limit`, one per source in this process (by project and source
+ * name): a source's streams are read by clients of their own, and the API's limit is the source's.
+ */
+const slots = new Map<string, { next: number }>();
+
 export class HttpClient {
   private readonly secrets: string[];
-  private nextSlot = 0;
+  private readonly slot: { next: number };
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly now: () => number;
   private readonly random: () => number;
   readonly headers: Record<string, string>;
 
-  constructor(private readonly cfg: HttpConfig, hooks: HttpHooks = {}) {
+  /** `limitKey`: clients with the same key share `rate_limit` (HttpSource: the project and source). */
+  constructor(private readonly cfg: HttpConfig, hooks: HttpHooks = {}, limitKey?: string) {
+    let slot = limitKey === undefined ? undefined : slots.get(limitKey);
+    if (!slot) {
+      slot = { next: 0 };
+      if (limitKey !== undefined) slots.set(limitKey, slot);
+    }
+    this.slot = slot;
     this.sleep = hooks.sleep ?? defaultSleep;
     this.now = hooks.now ?? Date.now;
     this.random = hooks.random ?? Math.random;
@@ -123,8 +136,8 @@ export class HttpClient {
     if (!this.cfg.rate_limit) return;
     const interval = 1000 / this.cfg.rate_limit;
     const now = this.now();
-    const at = Math.max(now, this.nextSlot);
-    this.nextSlot = at + interval;
+    const at = Math.max(now, this.slot.next);
+    this.slot.next = at + interval;
     if (at > now) await this.sleep(at - now, signal);
   }
 

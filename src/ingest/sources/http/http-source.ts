@@ -81,7 +81,7 @@ export class HttpSource implements Source {
   private readonly client: HttpClient;
 
   constructor(private readonly cfg: HttpConfig, private readonly ctx: SourceContext, hooks: HttpHooks = {}) {
-    this.client = new HttpClient(cfg, hooks);
+    this.client = new HttpClient(cfg, hooks, `${ctx.projectDir}\0${ctx.sourceName}`);
   }
 
   private endpoint(s: HttpStreamConfig): URL {

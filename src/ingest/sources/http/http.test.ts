@@ -258,6 +258,22 @@ describe('http source', () => {
     expect(api.log.slice(0, 4)).toEqual(['GET /items/page?per_page=10&page=1', 'sleep 250', 'GET /items/page?per_page=10&page=2', 'sleep 250']);
   });
 
+  it('rate_limit is the source\'s: a second stream\'s client waits for the slots the first one took', async () => {
+    reset();
+    const cfg = sourceConfig(base, 'page', { rate_limit: 4 }, { pagination: { type: 'page', size_param: 'per_page', page_size: 50 } });
+    const first = harness(api, cfg, 'shared_limit');
+    expect(idsOf(await first.readAll())).toEqual(range(1, 100));
+    expect(first.sleeps).toEqual([250, 250]);
+    // Another source object for the same source (as each stream gets): its clock is where the first one's began.
+    const second = harness(api, cfg, 'shared_limit');
+    expect(idsOf(await second.readAll())).toEqual(range(1, 100));
+    expect(second.sleeps).toEqual([750, 250, 250]);
+    // Another source has its own limit.
+    const other = harness(api, cfg, 'other_api');
+    await other.readAll();
+    expect(other.sleeps).toEqual([250, 250]);
+  });
+
   it('validates its config strictly', () => {
     expect(() => httpConnector.parseConfig({ ...sourceConfig(base, 'page'), retry: 3 })).toThrow(/unknown option 'retry'/);
     expect(() => httpConnector.parseConfig(sourceConfig(base, 'none', {}, { pagination: { type: 'cursor' } }))).toThrow(/cursor_path/);
