@@ -29,6 +29,7 @@ import { AbortedError } from '../../../core/errors.js';
 import type { CheckResult, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo, CallOptions } from '../../source.js';
 import { HttpClient, HttpSourceError, type HttpHooks, type HttpResponse } from './client.js';
 import type { HttpConfig, HttpPagination, HttpStreamConfig } from './config.js';
+import { recordTexts } from './json-spans.js';
 
 type CursorValue = string | number;
 
@@ -135,8 +136,18 @@ export class HttpSource implements Source {
     }));
   }
 
-  /** Parses a page: its records and the body (for the next cursor). */
-  private parse(s: HttpStreamConfig, res: HttpResponse): { body: unknown; records: unknown[] } {
+  /**
+   * Parses a page: its records, each record's text as the API wrote it (where it can be found:
+   * raw landing keeps it, typed landing reads its numbers exactly), and the body (for the next cursor).
+   */
+  private parse(s: HttpStreamConfig, res: HttpResponse): { body: unknown; records: unknown[]; texts?: string[] } {
+    const page = this.parseBody(s, res);
+    if (page.records.length === 0) return page;
+    const texts = recordTexts(res.body, s.records_path);
+    return texts?.length === page.records.length ? { ...page, texts } : page;
+  }
+
+  private parseBody(s: HttpStreamConfig, res: HttpResponse): { body: unknown; records: unknown[] } {
     let body: unknown;
     try {
       body = res.body.trim() === '' ? null : JSON.parse(res.body);
@@ -207,7 +218,7 @@ export class HttpSource implements Source {
       if (opts.signal?.aborted) throw new AbortedError('cancelled');
       const url = this.requestUrl(s, ref, since);
       const res = await this.client.get(url.toString(), { signal: opts.signal });
-      const { body, records } = this.parse(s, res);
+      const { body, records, texts } = this.parse(s, res);
       if (lastBody !== undefined && records.length > 0 && res.body === lastBody) {
         throw new HttpSourceError(this.client.scrub(`GET ${res.url}: the API returned the same page again; does it ignore the paging parameters?`));
       }
@@ -224,13 +235,13 @@ export class HttpSource implements Source {
           const r = records[j];
           const pos = { url: position, index: j };
           if (r !== null && typeof r === 'object' && !Array.isArray(r)) {
-            out.push({ data: r as Record<string, unknown>, position: pos });
+            out.push(texts ? { raw: texts[j]!, position: pos } : { data: r as Record<string, unknown>, position: pos });
             if (s.incremental) {
               const c = getPath(r, s.incremental.cursor_field);
               if (typeof c === 'string' || typeof c === 'number') max = maxCursor(max, c);
             }
           } else {
-            out.push({ raw: JSON.stringify(r) ?? String(r), error: `expected a JSON object, got ${Array.isArray(r) ? 'an array' : r === null ? 'null' : typeof r}`, position: pos });
+            out.push({ raw: texts?.[j] ?? JSON.stringify(r) ?? String(r), error: `expected a JSON object, got ${Array.isArray(r) ? 'an array' : r === null ? 'null' : typeof r}`, position: pos });
           }
         }
         i = end;

@@ -6,6 +6,16 @@ import { HttpSourceError, parseRetryAfter } from './client.js';
 import { maxCursor, nextLink, type HttpState } from './http-source.js';
 import { httpConnector } from './index.js';
 
+/** A record's value: the source hands on each record's text as the API wrote it. */
+const recordOf = (r: { data?: Record<string, unknown>; raw?: string | Uint8Array }): Record<string, unknown> => {
+  if (r.data) return r.data;
+  try {
+    return typeof r.raw === 'string' ? JSON.parse(r.raw) : {};
+  } catch {
+    return {};
+  }
+};
+
 for (const style of ['page', 'offset', 'cursor', 'link']) {
   describe(`pagination: ${style}`, () => {
     const api = new Api();
@@ -19,13 +29,13 @@ for (const style of ['page', 'offset', 'cursor', 'link']) {
       async append(from, to) {
         api.add(from, to);
       },
-      idOf: (r) => Number(r.data!.id),
+      idOf: (r) => Number(recordOf(r).id),
       brokenConfig: () => ({ ...sourceConfig('http://127.0.0.1:1', style), retries: 0 }),
       teardown: () => api.stop(),
     });
   });
 }
-const idsOf = (batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => Number(r.data?.id)));
+const idsOf = (batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => Number(recordOf(r).id)));
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]!.state as HttpState;
 
@@ -229,6 +239,18 @@ describe('http source', () => {
     expect(api.hits).toHaveLength(2); // not retried: the same request gets the same bytes
     const rest = await h.readAll(lastState(got));
     expect(idsOf(rest)).toEqual(range(26, 100));
+  });
+
+  it('hands on each record as the API wrote it: spacing, key order, integers past 2^53, escapes', async () => {
+    reset();
+    const body = '{"meta": {"n": 2}, "data": {"items": "first", "items": [ {"id": 1, "big": 9007199254740993 } ,{"id":2,"s":"a]},\\"{"}\n, 7 ]}}';
+    api.faults.push((_q, res) => (res.writeHead(200), res.end(body), true));
+    const recs = (await harness(api, sourceConfig(base, 'none', {}, { records_path: 'data.items' })).readAll()).flatMap((b) => b.records);
+    expect(recs.map((r) => [r.raw, r.error])).toEqual([
+      ['{"id": 1, "big": 9007199254740993 }', undefined],
+      ['{"id":2,"s":"a]},\\"{"}', undefined],
+      ['7', 'expected a JSON object, got number'],
+    ]);
   });
 
   it('records_path missing from the response is an error that lists the keys', async () => {
