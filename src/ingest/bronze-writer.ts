@@ -46,6 +46,12 @@ export class BronzeWriter {
     private readonly options: IngestOptions,
     /** For `replace`: batches go to a side table that is swapped in by `finish()`. */
     private readonly replace: boolean,
+    /**
+     * For `replace` without --full-refresh: the side table starts with the live table's columns, so
+     * the schema contract holds against them (freeze refuses, discard drops, evolve adds and records
+     * a new column) as on every other disposition. A full refresh rebuilds the schema from the data.
+     */
+    private readonly keepSchema = false,
   ) {
     this.loadTarget = replace ? { schema: table.schema, name: `${table.name}__smelt_tmp` } : table;
     const declared = (stream.columns ?? []).map((c) => ({ name: normalizeName(c.name), type: c.type }));
@@ -73,7 +79,14 @@ export class BronzeWriter {
     if (this.shape) return this.shape;
     if (this.replace) {
       await this.conn.execute(this.d.dropRelation(this.loadTarget, 'table'));
-      this.shape = { exists: false, data: [], all: [] };
+      const live = this.keepSchema ? await this.wh.describe(this.table) : undefined;
+      if (live) {
+        // An empty copy of the live table's columns (scratch: a crash leaves it to the next run's drop).
+        await this.conn.execute(this.d.createTable(this.loadTarget, live.map((c) => ({ name: c.name, type: this.d.typeName(c.logicalType) })), true));
+        this.shape = { exists: true, data: live.filter((c) => !isMeta(c.name)).map((c) => ({ name: c.name, type: c.logicalType })), all: live.map((c) => c.name) };
+      } else {
+        this.shape = { exists: false, data: [], all: [] };
+      }
       return this.shape;
     }
     const cols = await this.wh.describe(this.loadTarget);

@@ -73,7 +73,7 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
     const replace = src.options.disposition === 'replace' || (Boolean(opts.fullRefresh) && !refreshSkipped);
     const state = replace ? undefined : await readState(conn, wh.dialect, src.name, streamName);
     const table = streamTable(src, streamName);
-    const writer = new BronzeWriter(wh, conn, src.name, stream, table, src.options, replace);
+    const writer = new BronzeWriter(wh, conn, src.name, stream, table, src.options, replace, replace && !opts.fullRefresh);
     let rows = 0;
     let deadLetters = 0;
     let batches = 0;
