@@ -69,7 +69,29 @@ describe('files → bronze through `smelt ingest`', () => {
     const types = Object.fromEntries(
       (await sql(p.dir, `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'shop_metrics'`)).map((x) => [x.c, x.t]),
     );
-    expect(types).toMatchObject({ id: 'BIGINT', label: 'VARCHAR', value: 'DOUBLE', even: 'BOOLEAN' });
+    // `i * 0.5` is a DECIMAL in DuckDB, and so in the file: it lands as one.
+    expect(types).toMatchObject({ id: 'BIGINT', label: 'VARCHAR', value: 'DECIMAL(38,9)', even: 'BOOLEAN' });
+  });
+
+  it('Parquet columns keep the file\'s types: decimal, date, timestamps to the microsecond, bigint, nested; row group by row group', async () => {
+    const p = project(files({ m: { path: 'data/*.parquet' } }), { 'data/.keep': '' });
+    const inst = await DuckDBInstance.create(':memory:');
+    const c = await inst.connect();
+    await c.run(`COPY (SELECT i AS id, (i * 1.25)::DECIMAL(10, 2) AS price, DATE '2024-02-27' + i::INTEGER AS day,
+        TIMESTAMP '2024-01-01 10:00:00.123456' + INTERVAL (i) SECOND AS at_local, TIMESTAMPTZ '2024-01-01 10:00:00.654321+00' AS at_utc,
+        (2::BIGINT ** 60)::BIGINT + i AS big, i::INTEGER AS small, [i, i + 1] AS list, {'k': 'v' || i} AS obj, 'x' || i AS label
+      FROM range(1, 6) t(i)) TO '${join(p.dir, 'data/m.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 2)`);
+    c.closeSync();
+    inst.closeSync();
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/OK ingest bronze\.shop_m 5 rows/);
+    const types = Object.fromEntries((await sql(p.dir, `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'shop_m'`)).map((x) => [x.c, x.t]));
+    expect(types).toMatchObject({ id: 'BIGINT', price: 'DECIMAL(38,9)', day: 'DATE', at_local: 'TIMESTAMP', at_utc: 'TIMESTAMP WITH TIME ZONE', big: 'BIGINT', small: 'INTEGER', list: 'JSON', obj: 'JSON', label: 'VARCHAR' });
+    expect(await sql(p.dir, `SELECT id, price::VARCHAR AS price, day::VARCHAR AS day, at_local::VARCHAR AS l, epoch_us(at_utc) AS u, big::VARCHAR AS big, small, list::VARCHAR AS list, obj->>'k' AS k, _smelt_line AS line FROM bronze.shop_m ORDER BY id`)).toEqual(
+      [1, 2, 3, 4, 5].map((i) => ({
+        id: i, price: (i * 1.25).toFixed(9), day: ['2024-02-28', '2024-02-29', '2024-03-01', '2024-03-02', '2024-03-03'][i - 1], l: `2024-01-01 10:00:0${i}.123456`,
+        u: 1704103200654321, big: String(2n ** 60n + BigInt(i)), small: i, list: `[${i},${i + 1}]`, k: `v${i}`, line: i,
+      })),
+    );
   });
 
   it('CSV options: delimiter, no header, latin1; bad rows become dead letters', async () => {
@@ -202,6 +224,31 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(smelt(p.dir, ['ingest', 'mrg']).stdout).toMatch(/WARN ingest bronze\.mrg_ev \(1 dead letter in smelt_state\.dead_letters\) 1 row\b/);
     expect(await q('mrg_ev')).toEqual([{ id: 1, v: 'a1-later' }, { id: 2, v: 'b2' }, { id: 3, v: 'c3' }]);
     expect(await col(p.dir, `SELECT error FROM smelt_state.dead_letters WHERE source = 'mrg'`)).toEqual(['missing primary key (id)']);
+  });
+
+  it('replace holds the schema contract against the live table: freeze refuses a new column, evolve records it once', async () => {
+    const p = project(
+      {
+        frz: { type: 'files', disposition: 'replace', schema_contract: 'freeze', streams: { ev: { path: 'data/*.ndjson' } } },
+        evo: { type: 'files', disposition: 'replace', streams: { ev: { path: 'data/*.ndjson' } } },
+      },
+      { 'data/1.ndjson': ndjson([{ id: 1, amount: 10 }]) },
+    );
+    smelt(p.dir, ['ingest']);
+    p.write({ 'data/2.ndjson': ndjson([{ id: 2, amount: 20, coupon: 'X' }]) });
+    const r = smelt(p.dir, ['ingest']);
+    expect(r.stdout).toMatch(/WARN ingest bronze\.frz_ev \(1 dead letter in smelt_state\.dead_letters\) 1 row\b/);
+    expect(r.stdout).toMatch(/ingest bronze\.evo_ev \(1 schema change\) 2 rows/);
+    expect(await sql(p.dir, 'SELECT id, amount FROM bronze.frz_ev ORDER BY id')).toEqual([{ id: 1, amount: 10 }]);
+    expect(await col(p.dir, `SELECT error FROM smelt_state.dead_letters WHERE source = 'frz'`)).toEqual(["new column 'coupon' is not in the frozen schema"]);
+    expect(await sql(p.dir, 'SELECT id, coupon FROM bronze.evo_ev ORDER BY id')).toEqual([{ id: 1, coupon: null }, { id: 2, coupon: 'X' }]);
+    // The next replace re-reads both files: the column is there now, no change to record again.
+    smelt(p.dir, ['ingest']);
+    expect(await sql(p.dir, `SELECT source, column_name, change FROM smelt_state.schema_changes ORDER BY source`)).toEqual([{ source: 'evo', column_name: 'coupon', change: 'added' }]);
+    // --full-refresh rebuilds the schema from what the files hold now.
+    rmSync(join(p.dir, 'data/2.ndjson'));
+    smelt(p.dir, ['ingest', '--full-refresh']);
+    expect(await col(p.dir, `SELECT column_name FROM information_schema.columns WHERE table_name = 'evo_ev' AND column_name NOT LIKE '\\_smelt%' ESCAPE '\\' ORDER BY 1`)).toEqual(['amount', 'id']);
   });
 
   it('schema contract evolve: new columns are added, a type change lands in a variant column and is reported', async () => {

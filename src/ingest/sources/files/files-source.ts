@@ -11,8 +11,9 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { AbortedError } from '../../../core/errors.js';
 import { didYouMean } from '../../../core/suggest.js';
-import type { CheckOptions, CheckResult, JsonLinesPart, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamInfo } from '../../source.js';
+import type { CheckOptions, CheckResult, JsonLinesPart, RecordBatch, ReadOptions, Source, SourceContext, SourceRecord, StreamColumn, StreamInfo } from '../../source.js';
 import type { FilesConfig, FilesStreamConfig } from './config.js';
+import { parquetColumns } from './parquet.js';
 import { formatOf, readRecordChunks } from './read-file.js';
 
 /**
@@ -99,12 +100,29 @@ export class FilesSource implements Source {
   }
 
   async discover(): Promise<StreamInfo[]> {
-    return Object.entries(this.cfg.streams).map(([name, s]) => ({
-      name,
-      primaryKey: s.primary_key,
-      columns: s.columns ? Object.entries(s.columns).map(([column, type]) => ({ name: column, type })) : undefined,
-      positionFields: [{ name: 'file', type: 'varchar' }, { name: 'line', type: 'bigint' }],
-    }));
+    const out: StreamInfo[] = [];
+    for (const [name, s] of Object.entries(this.cfg.streams)) {
+      const declared = s.columns ? Object.entries(s.columns).map(([column, type]) => ({ name: column, type })) : [];
+      const columns = [...(await this.parquetSchema(name)).filter((c) => !s.columns?.[c.name]), ...declared];
+      out.push({
+        name,
+        primaryKey: s.primary_key,
+        columns: columns.length ? columns : undefined,
+        positionFields: [{ name: 'file', type: 'varchar' }, { name: 'line', type: 'bigint' }],
+      });
+    }
+    return out;
+  }
+
+  /**
+   * A Parquet stream's column types, from the first file's own schema (a file of another schema
+   * adds its other columns as inferred ones). None for other formats, or when no file matches yet.
+   */
+  private async parquetSchema(stream: string): Promise<StreamColumn[]> {
+    const cfg = this.cfg.streams[stream]!;
+    const first = (await this.list(stream)).find((f) => formatOf(f, cfg) === 'parquet');
+    // A file whose footer does not read fails when it is read, with its name: not here, for every stream.
+    return first ? parquetColumns(first).catch(() => []) : [];
   }
 
   async *read(stream: StreamInfo, opts: ReadOptions): AsyncIterable<RecordBatch> {

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { normalizeName } from '../../bronze-names.js';
 import type { DeclarableType, FilesStreamConfig } from './config.js';
+import { readParquetRows } from './parquet.js';
 
 export interface FileRecord {
   readonly line: number;
@@ -218,11 +219,8 @@ async function* readJson(path: string, cfg: FilesStreamConfig): AsyncIterable<Fi
 }
 
 async function* readParquet(path: string): AsyncIterable<FileRecord> {
-  const { asyncBufferFromFile, parquetReadObjects } = await import('hyparquet');
-  const file = await asyncBufferFromFile(path);
-  const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];
   let i = 0;
-  for (const row of rows) yield { line: ++i, data: row };
+  for await (const row of readParquetRows(path)) yield { line: ++i, data: row };
 }
 
 /** The file's records, in chunks (one per read for NDJSON; up to 1000 for the other formats). */
