@@ -13,6 +13,9 @@ describe('fits: a declared value the warehouse would refuse for the whole batch 
       ['2024-02-29', 'date', true], ['2000-02-29', 'date', true], ['2024-02-30', 'date', false], ['2023-02-29', 'date', false],
       ['1900-02-29', 'date', false], ['2024-04-31', 'date', false], ['2024-13-01', 'date', false],
       ['2024-04-30 10:00:00Z', 'timestamptz', true], ['2024-04-31T10:00:00Z', 'timestamptz', false],
+      // Offsets as PostgreSQL writes them (hours only) and with minutes, with or without a colon.
+      ['2024-01-01 10:00:00+00', 'timestamptz', true], ['2024-01-01 10:00:00.5-05', 'timestamptz', true], ['2024-01-01T10:00:00+0530', 'timestamptz', true],
+      ['2024-01-01 10:00:00+05:30', 'timestamptz', true], ['2024-01-01 10:00:00+5', 'timestamptz', false],
     ]);
   });
 

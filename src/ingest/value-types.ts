@@ -39,6 +39,13 @@ function isCalendarDate(v: string): boolean {
 }
 
 /**
+ * Timestamp text as Date.parse reads it: a `T` between date and time, and an offset of hours alone
+ * (`+00`, `-05`, as PostgreSQL writes timestamptz) given its minutes, which Date.parse requires
+ * and the warehouses do not.
+ */
+const isoForParse = (v: string) => v.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
+
+/**
  * Does `v` fit a column of type `t` without a lossy or surprising conversion? `declared`: the source
  * declares the column's type, and text is then its wire form (PostgreSQL's int8 and numeric, dates).
  * A column inferred from JSON takes no text for a number: `"01234"` would land as 1234, so such a
@@ -53,7 +60,7 @@ export function fits(v: unknown, t: LogicalType, declared = true): boolean {
     case 'double': return typeof v === 'number' || (typeof v === 'string' && NUMERIC.test(v));
     case 'decimal': return (typeof v === 'number' && Math.abs(v) < DECIMAL_LIMIT) || (typeof v === 'bigint' && (v < 0n ? -v : v) < DECIMAL_LIMIT_N) || (typeof v === 'string' && NUMERIC.test(v) && Math.abs(Number(v)) < DECIMAL_LIMIT);
     case 'date': case 'timestamp': case 'timestamptz':
-      return v instanceof Date || (typeof v === 'string' && isCalendarDate(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : v.replace(' ', 'T'))));
+      return v instanceof Date || (typeof v === 'string' && isCalendarDate(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : isoForParse(v))));
     case 'uuid': return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
     case 'blob': return v instanceof Uint8Array;
     case 'json': return true;
