@@ -15,7 +15,7 @@ import type { SchemaChange } from './normalize.js';
 import { isMeta, prepareFile, prepareRecords, shapeKey, withoutRow, type PrepareContext, type PreparedBatch, type TableShape } from './prepare-batch.js';
 import type { IngestOptions } from './source-config.js';
 import type { RecordBatch, StreamInfo } from './source.js';
-import { writeDeadLetters, writeSchemaChanges, writeState } from './state.js';
+import { readDiscarded, writeDeadLetters, writeSchemaChanges, writeState } from './state.js';
 import { filesFit, linesFit, linesLayout } from './warehouse-parsed.js';
 
 export interface BatchOutcome {
@@ -36,6 +36,8 @@ export class BronzeWriter {
   private readonly loadTarget: Relation;
   /** The stream's settings as batch preparation needs them (prepare-batch.ts). */
   private readonly ctx: PrepareContext;
+  /** Columns `discard` has dropped and recorded (committed): each is recorded once, not on every batch. */
+  private discarded?: Set<string>;
 
   constructor(
     private readonly wh: Warehouse,
@@ -208,6 +210,7 @@ export class BronzeWriter {
     const deadLetters = [...p.deadLetters];
     const meta = this.ctx.metaColumns;
     let loaded = 0;
+    let changes = p.changes;
     try {
       await this.conn.begin();
       try {
@@ -230,7 +233,8 @@ export class BronzeWriter {
           else await this.conn.bulkLoad(this.loadTarget, { columns, batches: [rows] });
         }
         await writeDeadLetters(this.conn, this.source, this.stream.name, batchId, deadLetters, loadedAt);
-        await writeSchemaChanges(this.conn, this.source, this.stream.name, batchId, p.changes, loadedAt);
+        changes = await this.newChanges(p.changes);
+        await writeSchemaChanges(this.conn, this.source, this.stream.name, batchId, changes, loadedAt);
         if (!this.replace) await writeState(this.conn, d, this.source, this.stream.name, batch.state, batchId);
         const commit = this.conn.commit();
         committing?.();
@@ -247,8 +251,17 @@ export class BronzeWriter {
     shape.exists = true;
     shape.all = [...tableOrder];
     shape.data = [...p.columns];
+    for (const c of changes) if (c.change === 'discarded') this.discarded?.add(c.column);
     if (batch.file) await unlink(batch.file.path).catch(() => undefined);
-    return { rows: loaded, deadLetters: deadLetters.length, changes: p.changes };
+    return { rows: loaded, deadLetters: deadLetters.length, changes };
+  }
+
+  /** The batch's schema changes less the discarded columns recorded before (read once, in the batch's transaction). */
+  private async newChanges(changes: readonly SchemaChange[]): Promise<readonly SchemaChange[]> {
+    if (!changes.some((c) => c.change === 'discarded')) return changes;
+    this.discarded ??= await readDiscarded(this.conn, this.d, this.source, this.stream.name);
+    const known = this.discarded;
+    return changes.filter((c) => c.change !== 'discarded' || !known.has(c.column));
   }
 
   /** Merge on the primary key: the batch goes to a stage table, replaces the rows it matches, then is appended. */

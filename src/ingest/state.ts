@@ -88,6 +88,12 @@ export async function writeDeadLetters(conn: Connection, source: string, stream:
   });
 }
 
+/** Columns of a stream's that schema_contract 'discard' has dropped and recorded before. */
+export async function readDiscarded(conn: Connection, d: SqlDialect, source: string, stream: string): Promise<Set<string>> {
+  const r = await conn.execute(`SELECT DISTINCT column_name FROM ${d.relation(SCHEMA_CHANGES)} WHERE ${where(d, source, stream)} AND change = 'discarded'`);
+  return new Set(r.rows.map((row) => String(row.column_name)));
+}
+
 /** Appends a batch's schema changes (inside the batch's transaction). */
 export async function writeSchemaChanges(conn: Connection, source: string, stream: string, batchId: string, changes: readonly SchemaChange[], at: string): Promise<void> {
   if (!changes.length) return;

@@ -318,6 +318,10 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(await col(p.dir, 'SELECT id FROM bronze.shop_ev ORDER BY id')).toEqual([1, 2, 3]);
     expect(await col(p.dir, `SELECT count(*) FROM information_schema.columns WHERE table_name = 'shop_ev' AND column_name = 'extra'`)).toEqual([0]);
     expect(await sql(p.dir, 'SELECT column_name AS c, change FROM smelt_state.schema_changes')).toEqual([{ c: 'extra', change: 'discarded' }]);
+    // Recorded once: later records with the column are dropped quietly.
+    p.write({ 'data/3.ndjson': ndjson([{ id: 4, extra: 'z' }]) });
+    expect(smelt(p.dir, ['ingest']).stdout).toMatch(/OK ingest bronze\.shop_ev 1 row\b/);
+    expect(await col(p.dir, 'SELECT count(*) FROM smelt_state.schema_changes')).toEqual([1]);
   });
 
   it('landing raw: each record is one JSON payload column', async () => {
