@@ -153,3 +153,15 @@ export function harness(api: Api, raw: Record<string, unknown>, sourceName = 'ap
   };
   return { src, stream, sleeps, readAll, tick: (ms: number) => (clock += ms) };
 }
+
+/** A record's value: the source hands on each record's text as the API wrote it. */
+export const recordOf = (r: { data?: Record<string, unknown>; raw?: string | Uint8Array }): Record<string, unknown> => {
+  if (r.data) return r.data;
+  try {
+    return typeof r.raw === 'string' ? JSON.parse(r.raw) : {};
+  } catch {
+    return {};
+  }
+};
+export const idsOf = (batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => Number(recordOf(r).id)));
+export const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);

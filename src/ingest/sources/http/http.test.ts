@@ -1,20 +1,11 @@
+/** The HTTP source's reads: the contract per pagination style, pages, incremental state, records, config. Client behaviour: http-client.test.ts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSource } from '../../../../test/contract/source-contract.js';
-import { Api, harness, sourceConfig, TOKEN, type Fault } from '../../../../test/helpers/http-api.js';
+import { Api, harness, idsOf, range, recordOf, sourceConfig, type Fault } from '../../../../test/helpers/http-api.js';
 import type { RecordBatch } from '../../source.js';
-import { HttpSourceError, parseRetryAfter } from './client.js';
+import { HttpSourceError } from './client.js';
 import { maxCursor, nextLink, type HttpState } from './http-source.js';
 import { httpConnector } from './index.js';
-
-/** A record's value: the source hands on each record's text as the API wrote it. */
-const recordOf = (r: { data?: Record<string, unknown>; raw?: string | Uint8Array }): Record<string, unknown> => {
-  if (r.data) return r.data;
-  try {
-    return typeof r.raw === 'string' ? JSON.parse(r.raw) : {};
-  } catch {
-    return {};
-  }
-};
 
 for (const style of ['page', 'offset', 'cursor', 'link']) {
   describe(`pagination: ${style}`, () => {
@@ -35,8 +26,6 @@ for (const style of ['page', 'offset', 'cursor', 'link']) {
     });
   });
 }
-const idsOf = (batches: RecordBatch[]) => batches.flatMap((b) => b.records.map((r) => Number(recordOf(r).id)));
-const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]!.state as HttpState;
 
 describe('http source', () => {
@@ -52,101 +41,6 @@ describe('http source', () => {
     api.log = [];
     api.faults = [];
   };
-
-  it('retries 500 and 429 responses and network errors, with growing backoff', async () => {
-    reset();
-    api.faults.push(
-      (_q, res) => (res.writeHead(500), res.end('boom'), true),
-      (_q, res) => (res.writeHead(429), res.end('slow down'), true),
-      (req) => (req.socket.destroy(), true),
-      (_q, res) => (res.writeHead(503), res.end(), true),
-    );
-    const h = harness(api, sourceConfig(base, 'none', { backoff_ms: 100, max_backoff_ms: 10_000 }));
-    const batches = await h.readAll();
-    expect(idsOf(batches)).toEqual(range(1, 100));
-    expect(api.hits).toHaveLength(5);
-    // random() = 1: the full exponential step each time.
-    expect(h.sleeps).toEqual([100, 200, 400, 800]);
-  });
-
-  it('jitter keeps each backoff between half and all of the exponential step, capped at max_backoff_ms', async () => {
-    reset();
-    const h = harness(api, sourceConfig(base, 'none', { backoff_ms: 1000, max_backoff_ms: 3000, retries: 3 }));
-    const client = (h.src as any).client;
-    (client as any).random = () => 0;
-    expect([0, 1, 2, 3].map((a) => client.backoff(a))).toEqual([500, 1000, 1500, 1500]);
-    (client as any).random = () => 1;
-    expect([0, 1, 2, 3].map((a) => client.backoff(a))).toEqual([1000, 2000, 3000, 3000]);
-  });
-
-  it('honors Retry-After (seconds and HTTP date) instead of its own backoff', async () => {
-    reset();
-    api.faults.push(
-      (_q, res) => (res.writeHead(429, { 'retry-after': '7' }), res.end(), true),
-      (_q, res) => (res.writeHead(503, { 'retry-after': new Date(1_000_000 + 7000 + 12_000).toUTCString() }), res.end(), true),
-    );
-    const h = harness(api, sourceConfig(base, 'none', { backoff_ms: 100 }));
-    await h.readAll();
-    // Clock: 1_000_000 → +7000 after the first sleep; the date is 12 s later than that.
-    expect(api.log).toEqual(['GET /items/none', 'sleep 7000', 'GET /items/none', 'sleep 12000', 'GET /items/none']);
-    expect(parseRetryAfter('1.5', 0)).toBe(1500);
-    expect(parseRetryAfter('garbage', 0)).toBeUndefined();
-  });
-
-  it('gives up after `retries` retries with the last status in the message', async () => {
-    reset();
-    for (let i = 0; i < 10; i++) api.faults.push((_q, res) => (res.writeHead(502, { 'content-type': 'text/plain' }), res.end('bad gateway upstream'), true));
-    const h = harness(api, sourceConfig(base, 'none', { retries: 3 }));
-    const err = await h.readAll().catch((e) => e);
-    expect(err).toBeInstanceOf(HttpSourceError);
-    expect(err.message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/items\/none failed after 4 attempts: HTTP 502 Bad Gateway: bad gateway upstream/);
-    expect(api.hits).toHaveLength(4);
-  });
-
-  it('does not retry other 4xx responses', async () => {
-    reset();
-    const h = harness(api, sourceConfig(base, 'none', {}, { path: '/nowhere' }));
-    const err = await h.readAll().catch((e) => e);
-    expect(err.message).toMatch(/HTTP 404/);
-    expect(err.status).toBe(404);
-    expect(api.hits).toHaveLength(1);
-  });
-
-  it('times out slow responses and retries them', async () => {
-    reset();
-    api.faults.push(() => true); // never answers
-    const h = harness(api, sourceConfig(base, 'none', { timeout_ms: 200 }));
-    expect(idsOf(await h.readAll())).toEqual(range(1, 100));
-    expect(api.hits).toHaveLength(2);
-    reset();
-    api.faults.push(() => true, () => true);
-    const err = await harness(api, sourceConfig(base, 'none', { timeout_ms: 100, retries: 1 })).readAll().catch((e) => e);
-    expect(err.message).toMatch(/failed after 2 attempts: timed out/);
-  });
-
-  it('sends the auth header and never shows it, nor key-like query parameters, in errors, positions or state', async () => {
-    reset();
-    const h = harness(api, sourceConfig(base, 'link', {}, { params: { api_key: 'key-9876-abcd', per_page: 50 } }));
-    const batches = await h.readAll();
-    expect(idsOf(batches)).toEqual(range(1, 100));
-    expect(api.hits.every((x) => x.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
-    expect(api.hits.every((x) => x.url.searchParams.get('api_key') === 'key-9876-abcd')).toBe(true);
-    expect(JSON.stringify(batches.map((b) => [b.state, b.records.map((r) => r.position)]))).not.toMatch(/key-9876|s3cr3t/);
-
-    // A 401 whose body echoes the credentials: the error says 401, not the token.
-    reset();
-    const bad = sourceConfig(base, 'none', { headers: { Authorization: 'Bearer wrong-token-123456' } }, { params: { api_key: 'key-9876-abcd' } });
-    const err = await harness(api, bad).readAll().catch((e) => e);
-    expect(err.message).toMatch(/HTTP 401/);
-    expect(err.message).toContain('***');
-    expect(err.message).not.toMatch(/wrong-token|key-9876/);
-    expect(err.hint).toMatch(/credentials/);
-    const check = await harness(api, bad).src.check();
-    expect(check.ok).toBe(false);
-    expect(check.reason).toMatch(/401/);
-    expect(check.reason).not.toMatch(/wrong-token|key-9876/);
-  });
-
   it('follows Link headers (relative URLs, several rels) and stops without rel="next"', async () => {
     expect(nextLink('<https://x/a?page=1>; rel="first", <https://x/a?page=3>; rel="next", <https://x/a?page=9>; rel="last"')).toBe('https://x/a?page=3');
     expect(nextLink('<https://x/a?page=2>; rel="prev next"')).toBe('https://x/a?page=2');
@@ -268,32 +162,6 @@ describe('http source', () => {
     expect(recs.map((r) => r.error ?? 'ok')).toEqual(['ok', 'expected a JSON object, got number', 'expected a JSON object, got string', 'expected a JSON object, got null', 'expected a JSON object, got an array', 'ok']);
     expect(recs[1]!.raw).toBe('2');
     expect(lastState(batches)).toEqual({});
-  });
-
-  it('rate_limit spaces requests evenly', async () => {
-    reset();
-    const h = harness(api, sourceConfig(base, 'page', { rate_limit: 4 }, { pagination: { type: 'page', size_param: 'per_page', page_size: 10 } }));
-    expect(idsOf(await h.readAll())).toEqual(range(1, 100));
-    expect(api.hits).toHaveLength(11);
-    // The fake clock only moves in sleeps: every request after the first waits its 250 ms slot.
-    expect(h.sleeps).toEqual(Array(10).fill(250));
-    expect(api.log.slice(0, 4)).toEqual(['GET /items/page?per_page=10&page=1', 'sleep 250', 'GET /items/page?per_page=10&page=2', 'sleep 250']);
-  });
-
-  it('rate_limit is the source\'s: a second stream\'s client waits for the slots the first one took', async () => {
-    reset();
-    const cfg = sourceConfig(base, 'page', { rate_limit: 4 }, { pagination: { type: 'page', size_param: 'per_page', page_size: 50 } });
-    const first = harness(api, cfg, 'shared_limit');
-    expect(idsOf(await first.readAll())).toEqual(range(1, 100));
-    expect(first.sleeps).toEqual([250, 250]);
-    // Another source object for the same source (as each stream gets): its clock is where the first one's began.
-    const second = harness(api, cfg, 'shared_limit');
-    expect(idsOf(await second.readAll())).toEqual(range(1, 100));
-    expect(second.sleeps).toEqual([750, 250, 250]);
-    // Another source has its own limit.
-    const other = harness(api, cfg, 'other_api');
-    await other.readAll();
-    expect(other.sleeps).toEqual([250, 250]);
   });
 
   it('validates its config strictly', () => {
