@@ -18,7 +18,18 @@ const MARKED = new RegExp(`"\\\\u0000${MARK}(-?\\d+)"`, 'g');
  */
 const MAYBE_INEXACT = /\d{16}|\d[eE][-+]?\d{3}/;
 
-export const mayBeInexact = (text: string): boolean => MAYBE_INEXACT.test(text);
+/** JSON's whitespace: space, line feed, carriage return, tab. */
+export const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** The index just past the JSON string whose opening quote is at `i` (in text JSON.parse accepts). */
+export function jsonStringEnd(text: string, i: number): number {
+  for (i++; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) break;
+  }
+  return i + 1;
+}
 
 const isNumberChar = (c: number) => (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 101 || c === 69;
 
@@ -34,13 +45,7 @@ function markInexact(text: string): { text: string } | { error: string } | undef
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === 34) {
-      // A string: skip to its closing quote (JSON.parse has checked the text, so there is one).
-      for (i++; i < n; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 92) i++;
-        else if (s === 34) break;
-      }
-      i++;
+      i = jsonStringEnd(text, i); // digits inside a string are no number
     } else if (c === 45 || (c >= 48 && c <= 57)) {
       const start = i;
       while (i < n && isNumberChar(text.charCodeAt(i))) i++;

@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { LogicalType } from '../core/types.js';
-import { exactJson } from './exact-json.js';
+import { exactJson, isJsonSpace } from './exact-json.js';
 import type { SourceRecord } from './source.js';
 
 /** Bytes of a raw payload kept with a dead letter. */
@@ -65,14 +65,12 @@ export function passText(r: SourceRecord, maxBytes: number, rejectsNul: boolean)
   const text = t.text;
   let a = 0;
   let b = text.length - 1;
-  while (a <= b && isSpace(text.charCodeAt(a))) a++;
-  while (b > a && isSpace(text.charCodeAt(b))) b--;
+  while (a <= b && isJsonSpace(text.charCodeAt(a))) a++;
+  while (b > a && isJsonSpace(text.charCodeAt(b))) b--;
   if (text.charCodeAt(a) !== 0x7b || text.charCodeAt(b) !== 0x7d) return undefined;
   if (rejectsNul && text.includes('\\u0000')) return undefined;
   return text;
 }
-
-const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** `\u0000` in JSON text (not an escaped backslash followed by `u0000`). */
 const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;

@@ -120,6 +120,8 @@ export class FilesSource implements Source {
    */
   private async parquetSchema(stream: string): Promise<StreamColumn[]> {
     const cfg = this.cfg.streams[stream]!;
+    // No glob for a stream that holds no Parquet (its format, or the extension its pattern names).
+    if (cfg.format ? cfg.format !== 'parquet' : /\.(csv|tsv|txt|ndjson|jsonl|json)$/i.test(cfg.path)) return [];
     const first = (await this.list(stream)).find((f) => formatOf(f, cfg) === 'parquet');
     // A file whose footer does not read fails when it is read, with its name: not here, for every stream.
     return first ? parquetColumns(first).catch(() => []) : [];

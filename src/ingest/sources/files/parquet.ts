@@ -60,15 +60,16 @@ export async function parquetColumns(path: string): Promise<StreamColumn[]> {
   return elements.map((e) => ({ name: e.name, type: parquetType(e) }));
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+/** A timestamp as microseconds since the epoch (a Date keeps milliseconds only). */
+class Micros {
+  constructor(readonly us: bigint) {}
 
-/** A timestamp (microseconds since the epoch) as ISO text, to the microsecond (a Date keeps milliseconds). */
-function isoMicros(micros: bigint, utc: boolean): string {
-  const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
-  const d = new Date(Number(ms));
-  const frac = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
-  const text = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${String(frac).padStart(6, '0')}`;
-  return utc ? `${text}Z` : text;
+  /** ISO text to the microsecond; `Z` for a UTC instant, none for a local timestamp. */
+  text(utc: boolean): string {
+    const ms = this.us / 1000n - (this.us % 1000n < 0n ? 1n : 0n);
+    const frac = ((this.us % 1_000_000n) + 1_000_000n) % 1_000_000n;
+    return `${new Date(Number(ms)).toISOString().slice(0, 19)}.${String(frac).padStart(6, '0')}${utc ? 'Z' : ''}`;
+  }
 }
 
 /** Rows of the file, one row group at a time, values in the form their column's type takes. */
@@ -78,13 +79,10 @@ export async function* readParquetRows(path: string): AsyncIterable<Record<strin
   // Dates as text; timestamps as microseconds, written below as the column's type says (the
   // parsers hyparquet calls do not know the column).
   const parsers = {
-    timestampFromMilliseconds: (ms: bigint | number) => ({ micros: BigInt(ms) * 1000n }),
-    timestampFromMicroseconds: (us: bigint | number) => ({ micros: BigInt(us) }),
-    timestampFromNanoseconds: (ns: bigint | number) => ({ micros: BigInt(ns) / 1000n }),
-    dateFromDays: (days: number) => {
-      const d = new Date(days * 86_400_000);
-      return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-    },
+    timestampFromMilliseconds: (ms: bigint | number) => new Micros(BigInt(ms) * 1000n),
+    timestampFromMicroseconds: (us: bigint | number) => new Micros(BigInt(us)),
+    timestampFromNanoseconds: (ns: bigint | number) => new Micros(BigInt(ns) / 1000n),
+    dateFromDays: (days: number) => new Date(days * 86_400_000).toISOString().slice(0, 10),
   };
   let start = 0;
   for (const group of metadata.row_groups) {
@@ -96,8 +94,8 @@ export async function* readParquetRows(path: string): AsyncIterable<Record<strin
         const v = row[k];
         if (v === null || v === undefined) continue;
         const t = types.get(k);
-        if (typeof v === 'object' && v !== null && 'micros' in v && typeof (v as { micros: unknown }).micros === 'bigint') {
-          row[k] = isoMicros((v as { micros: bigint }).micros, t?.type !== 'timestamp');
+        if (v instanceof Micros) {
+          row[k] = v.text(t?.type !== 'timestamp');
         } else if (t?.type === 'decimal' && typeof v === 'number') {
           // hyparquet gives a decimal as a double (unscaled × 10^-scale): its digits at the column's scale.
           row[k] = v.toFixed(t.scale);

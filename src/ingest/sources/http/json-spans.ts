@@ -5,25 +5,20 @@
  * valid JSON only, and follows its rules (a repeated key: the last one counts).
  */
 
-const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+import { isJsonSpace, jsonStringEnd } from '../../exact-json.js';
 
 class Walker {
   i = 0;
   constructor(readonly text: string) {}
 
   space(): void {
-    while (this.i < this.text.length && isSpace(this.text.charCodeAt(this.i))) this.i++;
+    while (this.i < this.text.length && isJsonSpace(this.text.charCodeAt(this.i))) this.i++;
   }
 
   /** Skips one string (at its opening quote) and returns its raw text with the quotes. */
   string(): string {
     const start = this.i;
-    for (this.i++; this.i < this.text.length; this.i++) {
-      const c = this.text.charCodeAt(this.i);
-      if (c === 0x5c) this.i++;
-      else if (c === 0x22) break;
-    }
-    this.i++;
+    this.i = jsonStringEnd(this.text, this.i);
     return this.text.slice(start, this.i);
   }
 
