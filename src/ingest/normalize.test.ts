@@ -124,3 +124,23 @@ describe('normalizeBatch, exact JSON numbers (typed landing)', () => {
     ]);
   });
 });
+
+describe('normalizeBatch, declared columns (typed landing)', () => {
+  const declaredStream = { ...stream, columns: [{ name: 'n', type: 'integer' as const }, { name: 'amount', type: 'decimal' as const }] };
+  const opts = { landing: 'typed' as const, schema_contract: 'freeze' as const, max_record_bytes: 1024 };
+
+  it('dead-letters a declared decimal with more places than the column keeps, saying why, instead of rounding it', () => {
+    const n = raw('typed', [at(0, { raw: '{"n": 1, "amount": 0.1234567891}' }), at(1, { raw: '{"n": 2, "amount": "1.500000000000"}' }), at(2, { raw: '{"n": 3, "amount": "2.0000000001"}' })], { stream: declaredStream, options: opts });
+    expect(n.rows).toEqual([[2, '1.500000000000']]);
+    expect(n.deadLetters.map((d) => [d.position.offset, d.error])).toEqual([
+      [0, 'column \'amount\' is declared decimal; got 0.1234567891 (10 places after the point; a decimal column holds 9 and would round it: declare it double or varchar)'],
+      [2, 'column \'amount\' is declared decimal; got "2.0000000001" (10 places after the point; a decimal column holds 9 and would round it: declare it double or varchar)'],
+    ]);
+  });
+
+  it('an exact integer past 2^53 that does not fit a declared column is a dead letter naming its digits', () => {
+    const n = raw('typed', [at(0, { raw: '{"n": 123456789012345678901234}' }), at(1, { raw: '{"n": 5, "amount": 36893488147419103232}' })], { stream: declaredStream, options: opts });
+    expect(n.deadLetters.map((d) => [d.position.offset, d.error])).toEqual([[0, "column 'n' is declared integer; got 123456789012345678901234"]]);
+    expect(n.rows).toEqual([[5, 36893488147419103232n]]);
+  });
+});

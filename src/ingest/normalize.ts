@@ -9,7 +9,7 @@ import type { IngestOptions } from './source-config.js';
 import { normalizeName, RAW_PAYLOAD } from './bronze-names.js';
 import { nulError, parseRecord, passText, payloadText, unpairedSurrogateError } from './record-text.js';
 import type { SourceRecord, StreamInfo } from './source.js';
-import { fits, inferValueType, toLoadValue } from './value-types.js';
+import { fits, inferValueType, misfitHint, toLoadValue } from './value-types.js';
 
 export interface DeadLetter {
   readonly position: Readonly<Record<string, unknown>>;
@@ -52,6 +52,9 @@ export interface NormalizeInput {
   /** The warehouse cannot store NUL in text or JSON: a record that holds one is a dead letter. */
   readonly rejectsNul?: boolean;
 }
+
+/** A value as a dead letter's reason shows it: JSON, cut at 80 characters; an exact integer (a BigInt) as its digits. */
+const shown = (v: unknown): string => (typeof v === 'bigint' ? String(v) : JSON.stringify(v)?.slice(0, 80) ?? String(v));
 
 /**
  * Returns rows for the data columns only (metadata is added by the writer).
@@ -129,8 +132,8 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
         if (fits(v, t, declared.has(key))) { row[at] = toLoadValue(v, t); continue; }
         const got = inferValueType(v);
         // A declared type is the stream's contract: a value that does not fit it is bad input, not a schema change.
-        if (declared.get(key) === t) { error = `column '${key}' is declared ${t}; got ${JSON.stringify(v)?.slice(0, 80)}`; break; }
-        if (options.schema_contract !== 'evolve') { error = `column '${key}' is ${t}; got ${JSON.stringify(v)?.slice(0, 80)} (${got})`; break; }
+        if (declared.get(key) === t) { error = `column '${key}' is declared ${t}; got ${shown(v)}${misfitHint(v, t)}`; break; }
+        if (options.schema_contract !== 'evolve') { error = `column '${key}' is ${t}; got ${shown(v)} (${got})`; break; }
         const variant = `${key}__${got}`;
         const vi = index.get(variant);
         if (vi !== undefined) { row[vi] = toLoadValue(v, got); continue; }
@@ -140,7 +143,7 @@ export function normalizeBatch(input: NormalizeInput): Normalized {
       }
       if (discarded.has(key)) continue;
       const t = declared.get(key) ?? inferValueType(v);
-      if (declared.has(key) && !fits(v, t)) { error = `column '${key}' is declared ${t}; got ${JSON.stringify(v)?.slice(0, 80)}`; break; }
+      if (declared.has(key) && !fits(v, t)) { error = `column '${key}' is declared ${t}; got ${shown(v)}${misfitHint(v, t)}`; break; }
       if (frozen) { error = `new column '${key}' is not in the frozen schema`; break; }
       if (options.schema_contract === 'discard' && input.tableExists) {
         discarded.add(key);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LogicalType } from '../core/types.js';
-import { fits, inferValueType } from './value-types.js';
+import { decimalPlaces, fits, inferValueType } from './value-types.js';
 
 /** Each case: a value, the declared type, whether it fits. */
 const check = (cases: [unknown, LogicalType, boolean][]) => {
@@ -25,6 +25,15 @@ describe('fits: a declared value the warehouse would refuse for the whole batch 
       ['123456789012345678901234567890', 'decimal', false], ['1e400', 'decimal', false], ['1e28', 'decimal', true],
       [Number.POSITIVE_INFINITY, 'decimal', false], [10n ** 30n, 'decimal', false], [-(10n ** 20n), 'decimal', true],
     ]);
+  });
+
+  it('decimals: at most 9 places after the point, which DuckDB and PostgreSQL would round away', () => {
+    check([
+      ['0.123456789', 'decimal', true], ['0.1234567891', 'decimal', false], ['1.12345678900', 'decimal', true], ['-0.0000000001', 'decimal', false],
+      ['1e-9', 'decimal', true], ['1.5e-9', 'decimal', false], ['120e-10', 'decimal', true], ['0.000000000000', 'decimal', true],
+      [0.1234567891, 'decimal', false], [0.25, 'decimal', true], [1.5e-10, 'decimal', false], [1e-9, 'decimal', true], [1e21, 'decimal', true],
+    ]);
+    expect(['1.50', '12e-3', '120e-10', '1.5e2', '0', '-0.00', '1.000000000001', '1E-12', '+3.14'].map(decimalPlaces)).toEqual([1, 3, 9, 0, 0, 0, 12, 12, 2]);
   });
 
   it('bigint: a BigInt only within 64 bits', () => {

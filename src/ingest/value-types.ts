@@ -14,6 +14,24 @@ const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 /** Bronze's decimal is DECIMAL(38, 9): 29 digits before the point. A larger value fails the whole load in DuckDB. */
 const DECIMAL_LIMIT = 1e29;
 const DECIMAL_LIMIT_N = 10n ** 29n;
+/** …and 9 after it: DuckDB and PostgreSQL would round a value with more places, silently. */
+const DECIMAL_SCALE = 9;
+
+/**
+ * The places after the point numeric text needs to be held exactly: `1.50` → 1, `12e-3` → 3,
+ * `120e-10` → 9, `1.5e2` → 0. Counted from the digits, so no value is rounded to count them.
+ */
+export function decimalPlaces(text: string): number {
+  const m = /^[-+]?(\d*)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/.exec(text);
+  if (!m) return 0;
+  const all = m[1]! + (m[2] ?? '');
+  const significant = all.replace(/0+$/, '');
+  if (!/[1-9]/.test(significant)) return 0; // zero, however it is written
+  return Math.max(0, (m[2]?.length ?? 0) - Number(m[3] ?? 0) - (all.length - significant.length));
+}
+
+/** Within DECIMAL(38, 9): 29 digits before the point, 9 after it. */
+const decimalTextFits = (v: string) => Math.abs(Number(v)) < DECIMAL_LIMIT && decimalPlaces(v) <= DECIMAL_SCALE;
 
 export function inferValueType(v: unknown): LogicalType {
   if (typeof v === 'boolean') return 'boolean';
@@ -58,7 +76,8 @@ export function fits(v: unknown, t: LogicalType, declared = true): boolean {
     case 'integer': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2147483647) || (typeof v === 'bigint' && v <= 2147483647n && v >= -2147483648n);
     case 'bigint': return (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 63) || (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) || (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt(v) <= INT64_MAX && BigInt(v) >= INT64_MIN);
     case 'double': return typeof v === 'number' || (typeof v === 'string' && NUMERIC.test(v));
-    case 'decimal': return (typeof v === 'number' && Math.abs(v) < DECIMAL_LIMIT) || (typeof v === 'bigint' && (v < 0n ? -v : v) < DECIMAL_LIMIT_N) || (typeof v === 'string' && NUMERIC.test(v) && Math.abs(Number(v)) < DECIMAL_LIMIT);
+    // A number by its shortest text (String(1.5e-10) is "1.5e-10"): the digits it was written with.
+    case 'decimal': return (typeof v === 'number' && Number.isFinite(v) && decimalTextFits(String(v))) || (typeof v === 'bigint' && (v < 0n ? -v : v) < DECIMAL_LIMIT_N) || (typeof v === 'string' && NUMERIC.test(v) && decimalTextFits(v));
     case 'date': case 'timestamp': case 'timestamptz':
       return v instanceof Date || (typeof v === 'string' && isCalendarDate(v) && !Number.isNaN(Date.parse(v.length === 10 ? v : isoForParse(v))));
     case 'uuid': return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
@@ -67,6 +86,18 @@ export function fits(v: unknown, t: LogicalType, declared = true): boolean {
     case 'varchar': return typeof v === 'string';
     default: return true;
   }
+}
+
+/**
+ * Why a value of the right kind still does not fit `t`, for a dead letter's reason: the limit it
+ * passes and what to declare instead. Empty when it is simply of another kind.
+ */
+export function misfitHint(v: unknown, t: LogicalType): string {
+  if (t !== 'decimal' || !(typeof v === 'number' || (typeof v === 'string' && NUMERIC.test(v)))) return '';
+  const text = String(v);
+  if (decimalPlaces(text) > DECIMAL_SCALE) return ` (${decimalPlaces(text)} places after the point; a decimal column holds ${DECIMAL_SCALE} and would round it: declare it double or varchar)`;
+  if (Math.abs(Number(text)) >= DECIMAL_LIMIT) return ' (more than 29 digits before the point: declare it double or varchar)';
+  return '';
 }
 
 /** Converts a fitting value into what a bulk load accepts (text for most, JSON text for objects). */

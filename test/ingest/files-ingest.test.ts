@@ -142,17 +142,20 @@ describe('files → bronze through `smelt ingest`', () => {
         '4,t,2,abc,2024-01-08,,d,',
         '5,1,99999999999,2,2024-01-09,,e,',
         '6,0,,0.25,2024-01-10,,f,[1',
+        '7,1,1,0.1234567891,2024-01-11,,g,',
+        '8,y,1,1.50000000000,2024-01-12,,h,',
         '',
       ].join('\n'),
       'data/events.ndjson': ndjson([{ id: '7', at: '2024-02-01T00:00:00Z', kind: 'x' }, { id: 'seven', at: '2024-02-02T00:00:00Z', kind: 'y' }]),
     });
     const r = smelt(p.dir, ['ingest']);
-    expect(r.stdout).toMatch(/WARN ingest bronze\.shop_orders \(4 dead letters in smelt_state\.dead_letters\) 2 rows/);
+    expect(r.stdout).toMatch(/WARN ingest bronze\.shop_orders \(5 dead letters in smelt_state\.dead_letters\) 3 rows/);
     const types = Object.fromEntries((await sql(p.dir, `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'shop_orders'`)).map((x) => [x.c, x.t]));
     expect(types).toMatchObject({ order_id: 'BIGINT', paid: 'BOOLEAN', qty: 'INTEGER', amount: 'DECIMAL(38,9)', placed_on: 'DATE', paid_at: 'TIMESTAMP WITH TIME ZONE', note: 'VARCHAR', meta: 'JSON' });
     expect(await sql(p.dir, `SELECT order_id, paid, qty, amount::VARCHAR AS amount, placed_on::VARCHAR AS placed_on, epoch(paid_at) AS paid_at, note, meta->>'x' AS x FROM bronze.shop_orders ORDER BY order_id`)).toEqual([
       { order_id: 1, paid: true, qty: 3, amount: '10.500000000', placed_on: '2024-01-05', paid_at: Date.UTC(2024, 0, 5, 10) / 1000, note: 'a', x: '1' },
       { order_id: 2, paid: false, qty: 4, amount: '7.000000000', placed_on: '2024-01-06', paid_at: null, note: 'b', x: null },
+      { order_id: 8, paid: true, qty: 1, amount: '1.500000000', placed_on: '2024-01-12', paid_at: null, note: 'h', x: null },
     ]);
     const dead = await sql(p.dir, `SELECT position, error FROM smelt_state.dead_letters WHERE stream = 'orders' ORDER BY position`);
     expect(dead.map((d) => [JSON.parse(String(d.position)).line, d.error])).toEqual([
@@ -160,6 +163,8 @@ describe('files → bronze through `smelt ingest`', () => {
       [5, expect.stringMatching(/'amount'.*declared decimal.*"abc"/)],
       [6, expect.stringMatching(/^column 'qty' is declared integer; got "99999999999"/)],
       [7, expect.stringMatching(/^column 'meta' is declared json; not JSON/)],
+      // DECIMAL(38,9) would round it: a dead letter, not a changed amount.
+      [8, expect.stringMatching(/^column 'amount' is declared decimal; got "0\.1234567891" \(10 places after the point/)],
     ]);
     // NDJSON: declared types apply too (a JSON string "7" is the declared bigint's text form).
     expect(r.stdout).toMatch(/WARN ingest bronze\.shop_events \(1 dead letter in smelt_state\.dead_letters\) 1 row in/);
