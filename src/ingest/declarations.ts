@@ -22,6 +22,8 @@ export interface ResolvedSource extends SourceDeclaration {
   readonly streams: string[];
   /** The connector's validated config (may hold secrets: never serialize it). */
   readonly config: unknown;
+  /** The line of one of its options, for errors found later (against the source's catalog). */
+  readonly locate?: (path: readonly PropertyKey[]) => number | undefined;
 }
 
 export async function resolveSources(raw: readonly RawSource[]): Promise<ResolvedSource[]> {
@@ -62,7 +64,7 @@ export async function resolveSources(raw: readonly RawSource[]): Promise<Resolve
         });
       }
     }
-    out.push({ name: r.name, file: r.file, options, connectorConfig: connector, streams, config });
+    out.push({ name: r.name, file: r.file, options, connectorConfig: connector, streams, config, ...(r.locate ? { locate: r.locate } : {}) });
   }
   return out;
 }

@@ -59,7 +59,13 @@ export async function ingestStream(src: ResolvedSource, streamName: string, wh: 
   const connector = await getSourceConnector(src.options.type, src.file);
   const source = await connector.create(src.config, { projectDir: opts.projectDir, sourceName: src.name });
   try {
-    const streams = await source.discover({ signal: opts.signal });
+    const streams = await source.discover({ signal: opts.signal }).catch((e: unknown) => {
+      // A config option the catalog refutes (a cursor column that does not exist): name its file and line.
+      if (e instanceof ConfigError && !e.location) {
+        throw new ConfigError(`sources.${src.name}: ${e.message}`, { location: { file: src.file, line: e.keyPath && src.locate?.(e.keyPath) }, hint: e.hint, cause: e });
+      }
+      throw e;
+    });
     const stream = streams.find((s) => s.name === streamName);
     if (!stream) {
       throw new ConfigError(`source ${src.name} has no stream '${streamName}'`, {

@@ -156,6 +156,34 @@ export default defineConfig({
     const st = query(`select state from smelt_state.ingest_state where source = 'pg' and stream = 'ties'`)[0]!;
     expect(JSON.parse(st.state)).toEqual({ cursor: '2024-06-01 12:00:00Z', key: ['100'] });
   });
+
+  it('a cursor column the table does not have names the config line and the column meant', () => {
+    const bad = makeProject({
+      'smelt.config.ts': `import { defineConfig, env } from 'smelt';
+export default defineConfig({
+  name: 'pgbad',
+  sources: {
+    app: {
+      type: 'postgres', url: env('PG_URL'),
+      tables: [
+        'full_t',
+        { name: 'customers', cursor: 'updatedat' },
+      ],
+    },
+  },
+});
+`,
+    });
+    try {
+      const r = runCli(['ingest', '--project-dir', bad.dir], { env: { PG_URL: db.url } });
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toContain("sources.app: stream customers (table customers): cursor column 'updatedat' does not exist");
+      expect(r.stdout).toContain(`at ${join(bad.dir, 'smelt.config.ts')}:9`);
+      expect(r.stdout).toContain("hint: did you mean 'updated_at'?");
+    } finally {
+      bad.remove();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -105,10 +105,13 @@ export interface StreamSpec {
   readonly cursor?: string;
   readonly primaryKey?: readonly string[];
   readonly lookback?: number | string;
+  /** Where the entry sits in the config (`['tables', 2]`), so an error found against the catalog can name its line. */
+  readonly keyPath?: readonly PropertyKey[];
 }
 
-export function toSpec(t: TableEntry): StreamSpec {
-  if (typeof t === 'string') return { name: normalizeName(t.split('.').pop()!.replace(/^["`]|["`]$/g, '')), table: t, mode: 'full' };
+export function toSpec(t: TableEntry, index?: number): StreamSpec {
+  const keyPath = index === undefined ? undefined : ['tables', index];
+  if (typeof t === 'string') return { name: normalizeName(t.split('.').pop()!.replace(/^["`]|["`]$/g, '')), table: t, mode: 'full', keyPath };
   return {
     name: t.name,
     table: t.query ? undefined : (t.table ?? t.name),
@@ -117,6 +120,7 @@ export function toSpec(t: TableEntry): StreamSpec {
     cursor: t.cursor,
     primaryKey: t.primary_key,
     lookback: t.lookback,
+    keyPath,
   };
 }
 

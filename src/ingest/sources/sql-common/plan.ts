@@ -67,29 +67,32 @@ export function resolveStream(
   const where = `stream ${spec.name} (${what})`;
   const byName = new Map(columns.map((c) => [c.name, c]));
   const names = columns.map((c) => c.name);
-  const column = (name: string, role: string): SqlColumn => {
+  // The option an error is about, inside the source's config (declarations.ts turns it into a line).
+  const at = (option: string) => (spec.keyPath ? [...spec.keyPath, option] : undefined);
+  const column = (name: string, role: string, option: string): SqlColumn => {
     const c = byName.get(name) ?? columns.find((x) => x.name.toLowerCase() === name.toLowerCase());
-    if (!c) throw new ConfigError(`${where}: ${role} column '${name}' does not exist`, { hint: didYouMean(name, names) ?? `columns: ${names.join(', ')}` });
+    if (!c) throw new ConfigError(`${where}: ${role} column '${name}' does not exist`, { hint: didYouMean(name, names) ?? `columns: ${names.join(', ')}`, keyPath: at(option) });
     return c;
   };
-  const key = (spec.primaryKey ?? catalogKey ?? []).map((k) => column(k, 'primary key').name);
+  const key = (spec.primaryKey ?? catalogKey ?? []).map((k) => column(k, 'primary key', 'primary_key').name);
   let cursor: SqlColumn | undefined;
   let tieBreak: SqlColumn[] = [];
   if (spec.mode !== 'full') {
-    cursor = column(spec.cursor!, 'cursor');
+    cursor = column(spec.cursor!, 'cursor', 'cursor');
     if (key.length === 0) {
       throw new ConfigError(`${where}: mode '${spec.mode}' needs a primary key, and ${spec.query ? 'a query has none' : 'the table has none'}`, {
         hint: `give primary_key: ['id']: rows read again (cursor ties, lookback) are merged on it`,
+        keyPath: at('mode'),
       });
     }
     if (!TEMPORAL.has(cursor.type) && !NUMERIC.has(cursor.type) && spec.lookback !== undefined) {
-      throw new ConfigError(`${where}: lookback needs a time or numeric cursor; '${cursor.name}' is ${cursor.sourceType}`);
+      throw new ConfigError(`${where}: lookback needs a time or numeric cursor; '${cursor.name}' is ${cursor.sourceType}`, { keyPath: at('lookback') });
     }
     if (spec.lookback !== undefined && TEMPORAL.has(cursor.type) && typeof spec.lookback !== 'string' && spec.lookback !== 0) {
-      throw new ConfigError(`${where}: cursor '${cursor.name}' is ${cursor.sourceType}: give lookback as a duration, e.g. '10 minutes'`);
+      throw new ConfigError(`${where}: cursor '${cursor.name}' is ${cursor.sourceType}: give lookback as a duration, e.g. '10 minutes'`, { keyPath: at('lookback') });
     }
     if (spec.lookback !== undefined && NUMERIC.has(cursor.type) && typeof spec.lookback !== 'number') {
-      throw new ConfigError(`${where}: cursor '${cursor.name}' is ${cursor.sourceType}: give lookback as a number (of cursor units)`);
+      throw new ConfigError(`${where}: cursor '${cursor.name}' is ${cursor.sourceType}: give lookback as a number (of cursor units)`, { keyPath: at('lookback') });
     }
     tieBreak = key.filter((k) => k !== cursor!.name).map((k) => byName.get(k)!);
   }
