@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import type { RecordBatch, StreamInfo } from '../../src/ingest/source.js';
 import { HttpSource } from '../../src/ingest/sources/http/http-source.js';
 import { httpConnector } from '../../src/ingest/sources/http/index.js';
@@ -19,6 +20,15 @@ export type Fault = (req: IncomingMessage, res: ServerResponse, url: URL) => boo
  * `Authorization: Bearer TOKEN` (a 401 echoes the header it got, as careless
  * servers do, to prove smelt scrubs it). Faults answer the next requests first.
  */
+/** A started Api holding items 1…n for the tests of the enclosing describe (stopped after them). */
+export function serveItems(n: number): Api {
+  const api = new Api();
+  api.add(1, n);
+  beforeAll(() => api.start());
+  afterAll(() => api.stop());
+  return api;
+}
+
 export class Api {
   items: Item[] = [];
   hits: { url: URL; headers: IncomingMessage['headers'] }[] = [];
@@ -41,6 +51,13 @@ export class Api {
   async stop() {
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
+  }
+
+  /** Forgets the requests seen and the faults queued, between tests on one server. */
+  reset() {
+    this.hits = [];
+    this.log = [];
+    this.faults = [];
   }
 
   paths(): string[] {

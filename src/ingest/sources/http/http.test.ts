@@ -1,7 +1,7 @@
 /** The HTTP source's reads: the contract per pagination style, pages, incremental state, records, config. Client behaviour: http-client.test.ts. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeSource } from '../../../../test/contract/source-contract.js';
-import { Api, harness, idsOf, range, recordOf, sourceConfig, type Fault } from '../../../../test/helpers/http-api.js';
+import { Api, harness, idsOf, range, recordOf, serveItems, sourceConfig, type Fault } from '../../../../test/helpers/http-api.js';
 import type { RecordBatch } from '../../source.js';
 import { HttpSourceError } from './client.js';
 import { maxCursor, nextLink, type HttpState } from './http-source.js';
@@ -15,7 +15,7 @@ for (const style of ['page', 'offset', 'cursor', 'link']) {
       async setup(count) {
         api.add(1, count);
         const base = await api.start();
-        return { config: sourceConfig(base, style), stream: 'items', projectDir: process.cwd() };
+        return { config: sourceConfig(api.base, style), stream: 'items', projectDir: process.cwd() };
       },
       async append(from, to) {
         api.add(from, to);
@@ -29,37 +29,27 @@ for (const style of ['page', 'offset', 'cursor', 'link']) {
 const lastState = (batches: RecordBatch[]) => batches[batches.length - 1]!.state as HttpState;
 
 describe('http source', () => {
-  const api = new Api();
-  let base: string;
-  beforeAll(async () => {
-    api.add(1, 100);
-    base = await api.start();
-  });
-  afterAll(() => api.stop());
-  const reset = () => {
-    api.hits = [];
-    api.log = [];
-    api.faults = [];
-  };
+  const api = serveItems(100);
+  const reset = () => api.reset();
   it('follows Link headers (relative URLs, several rels) and stops without rel="next"', async () => {
     expect(nextLink('<https://x/a?page=1>; rel="first", <https://x/a?page=3>; rel="next", <https://x/a?page=9>; rel="last"')).toBe('https://x/a?page=3');
     expect(nextLink('<https://x/a?page=2>; rel="prev next"')).toBe('https://x/a?page=2');
     expect(nextLink('<https://x/a?page=1>; rel="first"')).toBeUndefined();
     expect(nextLink(null)).toBeUndefined();
     reset();
-    const h = harness(api, sourceConfig(base, 'link', {}, { pagination: { type: 'link', size_param: 'per_page', page_size: 30 } }));
+    const h = harness(api, sourceConfig(api.base, 'link', {}, { pagination: { type: 'link', size_param: 'per_page', page_size: 30 } }));
     const batches = await h.readAll();
     expect(idsOf(batches)).toEqual(range(1, 100));
     expect(api.paths()).toEqual(['/items/link?per_page=30', '/items/link?per_page=30&page=2', '/items/link?per_page=30&page=3', '/items/link?per_page=30&page=4']);
-    expect(batches[1]!.records[0]!.position).toEqual({ url: `${base}/items/link?per_page=30&page=2`, index: 0 });
+    expect(batches[1]!.records[0]!.position).toEqual({ url: `${api.base}/items/link?per_page=30&page=2`, index: 0 });
   });
 
   it('reads a next-page URL from the body (next_url_path)', async () => {
     reset();
     let n = 0;
-    const body = (page: number) => ({ rows: api.items.slice((page - 1) * 40, page * 40), links: { next: page < 3 ? `${base}/items/none?p=${page + 1}` : null } });
+    const body = (page: number) => ({ rows: api.items.slice((page - 1) * 40, page * 40), links: { next: page < 3 ? `${api.base}/items/none?p=${page + 1}` : null } });
     api.faults.push(...[1, 2, 3].map((p): Fault => (_q, res) => (n++, res.writeHead(200), res.end(JSON.stringify(body(p))), true)));
-    const h = harness(api, sourceConfig(base, 'none', {}, { records_path: 'rows', pagination: { type: 'link', next_url_path: 'links.next' } }));
+    const h = harness(api, sourceConfig(api.base, 'none', {}, { records_path: 'rows', pagination: { type: 'link', next_url_path: 'links.next' } }));
     expect(idsOf(await h.readAll())).toEqual(range(1, 100));
     expect(n).toBe(3);
     expect(api.paths()).toEqual(['/items/none', '/items/none?p=2', '/items/none?p=3']);
@@ -67,7 +57,7 @@ describe('http source', () => {
 
   it('sends the incremental parameter on the next run (and `initial` on the first)', async () => {
     reset();
-    const h = harness(api, sourceConfig(base, 'page'));
+    const h = harness(api, sourceConfig(api.base, 'page'));
     const first = await h.readAll();
     expect(idsOf(first)).toEqual(range(1, 100));
     expect(api.hits.every((x) => !x.url.searchParams.has('since'))).toBe(true);
@@ -83,14 +73,14 @@ describe('http source', () => {
     api.items = api.items.slice(0, 100);
 
     reset();
-    const h2 = harness(api, sourceConfig(base, 'page', {}, { incremental: { param: 'since', cursor_field: 'updated_at', initial: 90 } }));
+    const h2 = harness(api, sourceConfig(api.base, 'page', {}, { incremental: { param: 'since', cursor_field: 'updated_at', initial: 90 } }));
     expect(idsOf(await h2.readAll())).toEqual(range(91, 100));
     expect(api.hits[0]!.url.searchParams.get('since')).toBe('90');
   });
 
   it('resumes mid-page and mid-pagination with the same incremental value', async () => {
     reset();
-    const h = harness(api, sourceConfig(base, 'offset', {}, { pagination: { type: 'offset', page_size: 30 } }));
+    const h = harness(api, sourceConfig(api.base, 'offset', {}, { pagination: { type: 'offset', page_size: 30 } }));
     const batches = await h.readAll({ cursor: 20 }, 12);
     expect(idsOf(batches)).toEqual(range(21, 100));
     expect(batches.every((b) => b.records.length <= 12)).toBe(true);
@@ -105,7 +95,7 @@ describe('http source', () => {
 
   it('an empty last page commits the final state in an empty batch (page size unknown)', async () => {
     reset();
-    const h = harness(api, sourceConfig(base, 'page', {}, { params: { per_page: 50 }, pagination: { type: 'page' } }));
+    const h = harness(api, sourceConfig(api.base, 'page', {}, { params: { per_page: 50 }, pagination: { type: 'page' } }));
     const batches = await h.readAll();
     expect(batches.map((b) => b.records.length)).toEqual([50, 50, 0]);
     expect(lastState(batches)).toEqual({ cursor: 100 });
@@ -113,7 +103,7 @@ describe('http source', () => {
 
   it('stops with an error when the API ignores the paging parameters', async () => {
     reset();
-    const h = harness(api, sourceConfig(base, 'none', {}, { pagination: { type: 'page' } }));
+    const h = harness(api, sourceConfig(api.base, 'none', {}, { pagination: { type: 'page' } }));
     const err = await h.readAll().catch((e) => e);
     expect(err.message).toMatch(/same page again/);
     expect(api.hits).toHaveLength(2);
@@ -122,7 +112,7 @@ describe('http source', () => {
   it('a malformed JSON page stops the stream with a clear error; the next run retries that page', async () => {
     reset();
     api.faults.push(() => false, (_q, res) => (res.writeHead(200, { 'content-type': 'application/json' }), res.end('{"data": {"items": [{"id": 26, '), true));
-    const h = harness(api, sourceConfig(base, 'page'));
+    const h = harness(api, sourceConfig(api.base, 'page'));
     const got: RecordBatch[] = [];
     const err = await (async () => {
       for await (const b of h.src.read(h.stream, { batchSize: 1000 })) got.push(b);
@@ -139,7 +129,7 @@ describe('http source', () => {
     reset();
     const body = '{"meta": {"n": 2}, "data": {"items": "first", "items": [ {"id": 1, "big": 9007199254740993 } ,{"id":2,"s":"a]},\\"{"}\n, 7 ]}}';
     api.faults.push((_q, res) => (res.writeHead(200), res.end(body), true));
-    const recs = (await harness(api, sourceConfig(base, 'none', {}, { records_path: 'data.items' })).readAll()).flatMap((b) => b.records);
+    const recs = (await harness(api, sourceConfig(api.base, 'none', {}, { records_path: 'data.items' })).readAll()).flatMap((b) => b.records);
     expect(recs.map((r) => [r.raw, r.error])).toEqual([
       ['{"id": 1, "big": 9007199254740993 }', undefined],
       ['{"id":2,"s":"a]},\\"{"}', undefined],
@@ -149,7 +139,7 @@ describe('http source', () => {
 
   it('records_path missing from the response is an error that lists the keys', async () => {
     reset();
-    const err = await harness(api, sourceConfig(base, 'page', {}, { records_path: 'data.rows' })).readAll().catch((e) => e);
+    const err = await harness(api, sourceConfig(api.base, 'page', {}, { records_path: 'data.rows' })).readAll().catch((e) => e);
     expect(err.message).toMatch(/records_path 'data\.rows' is not in the response/);
     expect(err.hint).toMatch(/top-level keys: data/);
   });
@@ -157,7 +147,7 @@ describe('http source', () => {
   it('non-object records are marked bad (they become dead letters), objects load', async () => {
     reset();
     api.faults.push((_q, res) => (res.writeHead(200), res.end(JSON.stringify([{ id: 1 }, 2, 'x', null, [1], { id: 3 }])), true));
-    const batches = await harness(api, sourceConfig(base, 'none')).readAll();
+    const batches = await harness(api, sourceConfig(api.base, 'none')).readAll();
     const recs = batches.flatMap((b) => b.records);
     expect(recs.map((r) => r.error ?? 'ok')).toEqual(['ok', 'expected a JSON object, got number', 'expected a JSON object, got string', 'expected a JSON object, got null', 'expected a JSON object, got an array', 'ok']);
     expect(recs[1]!.raw).toBe('2');
@@ -165,11 +155,11 @@ describe('http source', () => {
   });
 
   it('validates its config strictly', () => {
-    expect(() => httpConnector.parseConfig({ ...sourceConfig(base, 'page'), retry: 3 })).toThrow(/unknown option 'retry'/);
-    expect(() => httpConnector.parseConfig(sourceConfig(base, 'none', {}, { pagination: { type: 'cursor' } }))).toThrow(/cursor_path/);
-    expect(() => httpConnector.parseConfig(sourceConfig(base, 'none', {}, { pagination: { type: 'page', cursor_path: 'x' } }))).toThrow(/cursor_path/);
-    expect(() => httpConnector.parseConfig({ ...sourceConfig(base, 'none'), base_url: 'not a url' })).toThrow(/base_url/);
-    const c = httpConnector.parseConfig({ type: 'http', base_url: base, streams: { a: { path: '/a' } } });
+    expect(() => httpConnector.parseConfig({ ...sourceConfig(api.base, 'page'), retry: 3 })).toThrow(/unknown option 'retry'/);
+    expect(() => httpConnector.parseConfig(sourceConfig(api.base, 'none', {}, { pagination: { type: 'cursor' } }))).toThrow(/cursor_path/);
+    expect(() => httpConnector.parseConfig(sourceConfig(api.base, 'none', {}, { pagination: { type: 'page', cursor_path: 'x' } }))).toThrow(/cursor_path/);
+    expect(() => httpConnector.parseConfig({ ...sourceConfig(api.base, 'none'), base_url: 'not a url' })).toThrow(/base_url/);
+    const c = httpConnector.parseConfig({ type: 'http', base_url: api.base, streams: { a: { path: '/a' } } });
     expect(c.retries).toBe(5);
     expect(c.streams.a!.pagination).toEqual({ type: 'none' });
   });
@@ -183,7 +173,7 @@ describe('http source', () => {
 
   it('check() makes one request and returns a reason on failure', async () => {
     reset();
-    const h = harness(api, sourceConfig(base, 'page'));
+    const h = harness(api, sourceConfig(api.base, 'page'));
     expect(await h.src.check()).toEqual({ ok: true });
     expect(api.hits).toHaveLength(1);
     reset();
