@@ -13,10 +13,47 @@ export const PAYLOAD_BOUND = 16 * 1024;
 
 export function payloadText(r: SourceRecord): string {
   let text: string;
-  if (r.raw instanceof Uint8Array) text = Buffer.from(r.raw).toString('utf8');
+  if (r.raw instanceof Uint8Array) text = isUtf8(r.raw) ? Buffer.from(r.raw).toString('utf8') : shownBytes(r.raw);
   else if (typeof r.raw === 'string') text = r.raw;
   else text = JSON.stringify(r.data ?? null, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? '';
   return text.length > PAYLOAD_BOUND ? `${text.slice(0, PAYLOAD_BOUND)}…[truncated ${text.length - PAYLOAD_BOUND} chars]` : text;
+}
+
+/** Length of the well-formed UTF-8 sequence at `i` (Unicode's table 3-7: no overlong form, no surrogate, nothing past U+10FFFF), or 0. */
+function utf8SequenceAt(b: Uint8Array, i: number): number {
+  const c = b[i]!;
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < b.length && b[i + k]! >= lo && b[i + k]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const [lo, hi] = c === 0xe0 ? [0xa0, 0xbf] : c === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const [lo, hi] = c === 0xf0 ? [0x90, 0xbf] : c === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/**
+ * Bytes that are not all UTF-8, as text a dead letter can keep: the well-formed stretches decoded,
+ * every other byte written `\xNN`. Decoded as UTF-8, those bytes would all read U+FFFD, and whoever
+ * looks into the dead letter could not tell a Latin-1 `é` (`\xE9`) from a cut-off character.
+ */
+export function shownBytes(b: Uint8Array): string {
+  let out = '';
+  let run = 0;
+  for (let i = 0; i < b.length;) {
+    const n = utf8SequenceAt(b, i);
+    if (n) {
+      i += n;
+      continue;
+    }
+    out += Buffer.from(b.buffer, b.byteOffset + run, i - run).toString('utf8') + `\\x${b[i]!.toString(16).toUpperCase().padStart(2, '0')}`;
+    run = ++i;
+  }
+  return out + Buffer.from(b.buffer, b.byteOffset + run, b.length - run).toString('utf8');
 }
 
 /** A raw record's text, or why it has none: too large, or not UTF-8. */

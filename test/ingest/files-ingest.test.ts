@@ -109,9 +109,10 @@ describe('files → bronze through `smelt ingest`', () => {
     writeFileSync(join(p.dir, 'data/latin.csv'), Buffer.from('id,city\n1,Zürich\n2,Besançon\n', 'latin1'));
     writeFileSync(join(p.dir, 'data/doc.json'), Buffer.from('[{"id":1,"city":"Zürich"}]', 'latin1'));
     // Read as UTF-8, the latin1 bytes are invalid: those rows are dead letters, the rest loads.
-    writeFileSync(join(p.dir, 'data/wrong.csv'), Buffer.concat([Buffer.from('id,city\n1,ok\n2,'), Buffer.from('Zürich', 'latin1'), Buffer.from('\n3,x,extra\n4,fine\n')]));
+    writeFileSync(join(p.dir, 'data/wrong.csv'), Buffer.concat([Buffer.from('id,city\n1,ok\n2,'), Buffer.from('Zürich', 'latin1'), Buffer.from('\n3,x,extra\n4,fine\n5,a\uFFFDb\n')]));
     const r = smelt(p.dir, ['ingest']);
-    expect(r.stdout).toMatch(/WARN ingest bronze\.shop_wrong \(2 dead letters in smelt_state\.dead_letters\) 2 rows/);
+    // Row 5 holds a real U+FFFD (valid UTF-8): it lands; row 3's bad byte is kept as \xFC in its dead letter.
+    expect(r.stdout).toMatch(/WARN ingest bronze\.shop_wrong \(2 dead letters in smelt_state\.dead_letters\) 3 rows/);
     expect(await sql(p.dir, 'SELECT col_1, col_2, col_3 FROM bronze.shop_semi ORDER BY 1')).toEqual([
       { col_1: '1', col_2: 'a', col_3: 'x' },
       { col_1: '2', col_2: 'b', col_3: 'y' },
@@ -124,10 +125,10 @@ describe('files → bronze through `smelt ingest`', () => {
     expect(await col(p.dir, 'SELECT city FROM bronze.shop_doc_latin')).toEqual(['Zürich']);
     // A repeated header name keeps both columns, named as DuckDB's CSV reader names them.
     expect(await sql(p.dir, 'SELECT id, id_1, name FROM bronze.shop_dup')).toEqual([{ id: '1', id_1: '2', name: 'x' }]);
-    expect(await col(p.dir, 'SELECT id FROM bronze.shop_wrong ORDER BY id')).toEqual(['1', '4']);
-    expect(await sql(p.dir, `SELECT position, error FROM smelt_state.dead_letters WHERE stream = 'wrong' ORDER BY position`)).toEqual([
-      { position: '{"file":"data/wrong.csv","line":3}', error: 'invalid UTF-8' },
-      { position: '{"file":"data/wrong.csv","line":4}', error: 'expected 2 fields, got 3' },
+    expect(await sql(p.dir, 'SELECT id, city FROM bronze.shop_wrong ORDER BY id')).toEqual([{ id: '1', city: 'ok' }, { id: '4', city: 'fine' }, { id: '5', city: 'a\uFFFDb' }]);
+    expect(await sql(p.dir, `SELECT position, error, payload FROM smelt_state.dead_letters WHERE stream = 'wrong' ORDER BY position`)).toEqual([
+      { position: '{"file":"data/wrong.csv","line":3}', error: 'invalid UTF-8', payload: '2,Z\\xFCrich' },
+      { position: '{"file":"data/wrong.csv","line":4}', error: 'expected 2 fields, got 3', payload: '3,x,extra' },
     ]);
   });
 

@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { normalizeName } from '../../bronze-names.js';
 import type { DeclarableType, FilesStreamConfig } from './config.js';
@@ -96,9 +96,15 @@ async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<Fil
   let header: string[] | undefined;
   /** Per column, how its text is read: by its declared type, or kept as text. */
   let cells: (CellReader | undefined)[] = [];
-  for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+  /** Where the record starts in the file: the end of the one before (csv-parse counts `info.bytes` to a record's end). */
+  let start = 0;
+  const bytes = bytesOf(path);
+  try {
+  for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number; bytes: number } }>) {
     while (skipped.length) yield skipped.shift()!;
     const line = rec.info.lines;
+    const from = start;
+    start = rec.info.bytes;
     if (!header) {
       header = uniqueNames(cfg.header ? rec.record.map((h, i) => h.trim() || `col_${i + 1}`) : rec.record.map((_, i) => `col_${i + 1}`));
       cells = header.map((h) => cellReader(cfg.columns?.[declaredName(h, cfg) ?? '']));
@@ -109,9 +115,14 @@ async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<Fil
       yield { line, raw, error: `expected ${header.length} fields, got ${rec.record.length}` };
       continue;
     }
+    // The decoder writes U+FFFD for bytes that are not UTF-8; the record's own bytes tell those from a
+    // U+FFFD the file holds (a valid character, which lands as it is).
     if (cfg.encoding === 'utf8' && raw.includes('\uFFFD')) {
-      yield { line, raw, error: 'invalid UTF-8' };
-      continue;
+      const own = await bytes.read(from, start);
+      if (!isUtf8(own)) {
+        yield { line, raw: own, error: 'invalid UTF-8' };
+        continue;
+      }
     }
     const data: Record<string, unknown> = {};
     let error: string | undefined;
@@ -124,7 +135,29 @@ async function* readCsv(path: string, cfg: FilesStreamConfig): AsyncIterable<Fil
     });
     yield error ? { line, raw, error } : { line, data };
   }
+  } finally {
+    await bytes.close();
+  }
   while (skipped.length) yield skipped.shift()!;
+}
+
+/** A file's byte ranges, read on demand (a handle opened at the first read): rare records only. */
+function bytesOf(path: string) {
+  let handle: Promise<FileHandle> | undefined;
+  return {
+    /** Bytes `from` to `to`, without the line end that closes them. */
+    async read(from: number, to: number): Promise<Uint8Array> {
+      handle ??= open(path, 'r');
+      const buf = Buffer.alloc(Math.max(0, to - from));
+      const { bytesRead } = await (await handle).read(buf, 0, buf.length, from);
+      let end = bytesRead;
+      while (end > 0 && (buf[end - 1] === 0x0a || buf[end - 1] === 0x0d)) end--;
+      return buf.subarray(0, end);
+    },
+    async close(): Promise<void> {
+      if (handle) await (await handle).close();
+    },
+  };
 }
 
 /**
@@ -199,7 +232,7 @@ async function* readJson(path: string, cfg: FilesStreamConfig): AsyncIterable<Fi
   // (decoded as it is, they would land as U+FFFD).
   const text = bytes.toString(cfg.encoding === 'latin1' ? 'latin1' : 'utf8');
   if (cfg.encoding !== 'latin1' && !isUtf8(bytes)) {
-    yield { line: 1, raw: text, error: "invalid UTF-8 (set encoding: 'latin1' for a Latin-1 file)" };
+    yield { line: 1, raw: bytes, error: "invalid UTF-8 (set encoding: 'latin1' for a Latin-1 file)" };
     return;
   }
   let v: unknown;
