@@ -154,6 +154,10 @@ export class MysqlSource extends SqlSource<Connection> {
       const stream = conn.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 1024 });
       const onAbort = () => stream.destroy();
       signal?.addEventListener('abort', onAbort, { once: true });
+      // A connection the server drops (KILL, restart, failover) reports on the connection only, not on a
+      // query streamed without a callback: the read would wait for rows forever, holding the warehouse.
+      const onLost = (e: Error) => stream.destroy(e);
+      conn.on('error', onLost);
       let done = false;
       try {
         let chunk: Record<string, unknown>[] = [];
@@ -172,6 +176,7 @@ export class MysqlSource extends SqlSource<Connection> {
         throw this.queryError(e, r.spec.name);
       } finally {
         signal?.removeEventListener('abort', onAbort);
+        conn.off('error', onLost);
         if (!done) broken = true;
       }
     };

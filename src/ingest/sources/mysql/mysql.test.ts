@@ -100,6 +100,28 @@ describe('mysql source', () => {
     }
   });
 
+  it('a read whose connection the server kills fails with the reason instead of waiting forever', async () => {
+    await db.conn.query('CREATE TABLE big (id int PRIMARY KEY, pad varchar(200) NOT NULL)');
+    for (let from = 1; from <= 200_000; from += 20_000) {
+      await db.conn.query('INSERT INTO big VALUES ?', [range(from, from + 19_999).map((i) => [i, 'x'.repeat(200)])]);
+    }
+    const { src, streams } = await open({ type: 'mysql', url: db.url, tables: ['big'] });
+    try {
+      const batches = src.read(streams.get('big')!, { batchSize: 1000 })[Symbol.asyncIterator]();
+      expect((await batches.next()).done).toBe(false);
+      // The read is paused on its first batch, most of the result still on the server: KILL its connection.
+      const [procs] = await db.conn.query(`SELECT id FROM information_schema.processlist WHERE db = ? AND info LIKE '%big%' AND id <> CONNECTION_ID()`, [db.name]);
+      expect((procs as { id: number }[]).length).toBe(1);
+      await db.conn.query(`KILL ${(procs as { id: number }[])[0]!.id}`);
+      const drain = async () => {
+        for (let r = await batches.next(); !r.done; r = await batches.next());
+      };
+      await expect(drain()).rejects.toThrow(/big|connection|closed|lost/i);
+    } finally {
+      await src.close();
+    }
+  });
+
   it('100 rows with the same cursor, batches of 30: resuming from any batch misses and repeats nothing', async () => {
     const { src, streams } = await open({ type: 'mysql', url: db.url, tables: [{ name: 'ties', cursor: 'updated_at' }] });
     try {
